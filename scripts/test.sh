@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test: unit and end-to-end (AWS SDK for JavaScript v3), then the
+# Python client suites (boto3, AWS CLI). Installs what the tests need when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v aws >/dev/null 2>&1 || need_apt+=(awscli)
+python3 -c 'import boto3' 2>/dev/null || need_apt+=(python3-boto3)
+python3 -c 'import pytest' 2>/dev/null || need_apt+=(python3-pytest)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "installing ${need_apt[*]} from Debian's packages"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+npm run build --silent
+
+node --test --test-concurrency=1 dist/test/
+python3 -m pytest -q test/python

@@ -1,0 +1,47 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Authenticated, Principal } from '../auth/types.js';
+import type { OperationName } from '../router/operations.js';
+import type { RequestTarget } from '../router/route.js';
+import type { Bucket, Store } from '../store/types.js';
+
+/** Settings handlers need that do not come from the request. */
+export interface ServiceSettings {
+  /** The region this endpoint answers for; creating an owned bucket again is 200 only in us-east-1. */
+  readonly region: string;
+  /** Tells background workers that blobs were released. */
+  readonly onGarbage: () => void;
+}
+
+/** Everything one request's handler works with. */
+export interface RequestContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly requestId: string;
+  readonly operation: OperationName;
+  readonly target: RequestTarget;
+  readonly auth: Authenticated;
+  readonly principal: Principal;
+  readonly store: Store;
+  readonly settings: ServiceSettings;
+  /** The addressed bucket, loaded and authorised; present for every bucket and object operation but CreateBucket. */
+  readonly bucket: Bucket | undefined;
+}
+
+export type Handler = (ctx: RequestContext) => Promise<void>;
+
+/** The bucket of a bucket or object operation (the router guarantees one). */
+export function bucketOf(ctx: RequestContext): Bucket {
+  if (!ctx.bucket) throw new Error(`${ctx.operation} reached its handler without a bucket`);
+  return ctx.bucket;
+}
+
+/** The object key of an object operation (the router guarantees one). */
+export function keyOf(ctx: RequestContext): string {
+  if (ctx.target.key === undefined) throw new Error(`${ctx.operation} reached its handler without a key`);
+  return ctx.target.key;
+}
+
+/** The account behind a signed request; AccessDenied for anonymous callers. */
+export function accountOf(principal: Principal): string | undefined {
+  return principal.kind === 'account' ? principal.accountId : undefined;
+}

@@ -1,0 +1,100 @@
+import { S3Error } from '../errors.js';
+import { isoDate, quoteEtag, sendXml } from '../http/respond.js';
+import { authorize } from '../auth/authorize.js';
+import { Readable } from 'node:stream';
+import type { ObjectRecord } from '../store/types.js';
+import { accountOf, bucketOf, keyOf, type RequestContext } from './context.js';
+import { evaluateConditions } from './conditions.js';
+import { readExtents } from './get.js';
+import {
+  checksumRequestFrom, contentHeadersFrom, storageClassFrom, userMetadataFrom, validateKey,
+} from './object-headers.js';
+import { MAX_PUT_SIZE, writeConditionFrom } from './put.js';
+
+/** Parses x-amz-copy-source: `[/]bucket/key[?versionId=…]`, URL-encoded. */
+export function parseCopySource(value: string): { bucket: string; key: string; versionId: string | undefined } {
+  const q = value.indexOf('?');
+  const path = q < 0 ? value : value.slice(0, q);
+  const versionId = q < 0 ? undefined : new URLSearchParams(value.slice(q + 1)).get('versionId') ?? undefined;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    throw new S3Error('InvalidArgument', 'Invalid copy source encoding', { ArgumentName: 'x-amz-copy-source' });
+  }
+  if (decoded.startsWith('/')) decoded = decoded.slice(1);
+  const slash = decoded.indexOf('/');
+  if (slash <= 0 || slash === decoded.length - 1) {
+    throw new S3Error('InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey', { ArgumentName: 'x-amz-copy-source' });
+  }
+  return { bucket: decoded.slice(0, slash), key: decoded.slice(slash + 1), versionId };
+}
+
+/** Loads and authorises a copy source, then checks the x-amz-copy-source-if-* conditions. */
+export async function loadCopySource(ctx: RequestContext): Promise<ObjectRecord> {
+  const source = parseCopySource(String(ctx.req.headers['x-amz-copy-source']));
+  const bucket = await ctx.store.metadata.getBucket(source.bucket);
+  if (!bucket) throw new S3Error('NoSuchBucket', undefined, { BucketName: source.bucket });
+  authorize('object:READ', ctx.principal, bucket);
+  const record = await ctx.store.metadata.getObject(source.bucket, source.key);
+  if (source.versionId !== undefined && (!record || record.versionId !== source.versionId)) {
+    throw new S3Error('NoSuchVersion', undefined, { Key: source.key, VersionId: source.versionId });
+  }
+  if (!record) throw new S3Error('NoSuchKey', undefined, { Key: source.key });
+  const h = ctx.req.headers;
+  const outcome = evaluateConditions({
+    ...(h['x-amz-copy-source-if-match'] !== undefined ? { ifMatch: String(h['x-amz-copy-source-if-match']) } : {}),
+    ...(h['x-amz-copy-source-if-none-match'] !== undefined ? { ifNoneMatch: String(h['x-amz-copy-source-if-none-match']) } : {}),
+    ...(h['x-amz-copy-source-if-modified-since'] !== undefined ? { ifModifiedSince: String(h['x-amz-copy-source-if-modified-since']) } : {}),
+    ...(h['x-amz-copy-source-if-unmodified-since'] !== undefined ? { ifUnmodifiedSince: String(h['x-amz-copy-source-if-unmodified-since']) } : {}),
+  }, record);
+  if (outcome !== 'proceed') throw new S3Error('PreconditionFailed', undefined, { Condition: 'x-amz-copy-source-If' });
+  return record;
+}
+
+export async function copyObject(ctx: RequestContext): Promise<void> {
+  const bucket = bucketOf(ctx);
+  const key = keyOf(ctx);
+  validateKey(key);
+  const source = await loadCopySource(ctx);
+  const headers = ctx.req.headers;
+  const directive = String(headers['x-amz-metadata-directive'] ?? 'COPY').toUpperCase();
+  if (directive !== 'COPY' && directive !== 'REPLACE') {
+    throw new S3Error('InvalidArgument', 'Unknown metadata directive.', { ArgumentName: 'x-amz-metadata-directive', ArgumentValue: directive });
+  }
+  const storageClass = headers['x-amz-storage-class'] !== undefined ? storageClassFrom(headers) : source.storageClass;
+  const checksumAlgorithm = checksumRequestFrom(headers)?.algorithm ?? source.checksum?.algorithm;
+  const sameObject = source.bucket === bucket.name && source.key === key;
+  if (sameObject && directive === 'COPY' && headers['x-amz-storage-class'] === undefined && checksumAlgorithm === source.checksum?.algorithm) {
+    throw new S3Error('InvalidRequest', 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.');
+  }
+  if (source.size > MAX_PUT_SIZE) throw new S3Error('InvalidRequest', 'The specified copy source is larger than the maximum allowable size for a copy source: 5368709120');
+  const replace = directive === 'REPLACE';
+  const condition = writeConditionFrom(ctx);
+  const body = source.data.kind === 'inline'
+    ? Readable.from([source.data.bytes])
+    : Readable.from(readExtents(ctx.store.blobs, source, { start: 0, end: source.size - 1 }));
+  const stored = await ctx.store.blobs.ingest(body, { declaredLength: source.size, ...(checksumAlgorithm ? { checksum: checksumAlgorithm } : {}) });
+  try {
+    const record: ObjectRecord = {
+      bucket: bucket.name, key, versionId: 'null', size: stored.digest.size, etag: stored.digest.md5Hex,
+      lastModified: new Date(), owner: accountOf(ctx.principal) ?? bucket.owner, storageClass,
+      headers: replace ? contentHeadersFrom(headers) : source.headers,
+      userMetadata: replace ? userMetadataFrom(headers) : source.userMetadata,
+      ...(checksumAlgorithm && stored.digest.checksum
+        ? { checksum: { algorithm: checksumAlgorithm, value: stored.digest.checksum, type: 'FULL_OBJECT' as const } }
+        : {}),
+      data: stored.data,
+    };
+    await ctx.store.metadata.putObject(record, condition);
+    ctx.settings.onGarbage();
+    sendXml(ctx.res, 200, 'CopyObjectResult', {
+      LastModified: isoDate(record.lastModified),
+      ETag: quoteEtag(record.etag),
+      ...(record.checksum ? { [`Checksum${record.checksum.algorithm}`]: record.checksum.value, ChecksumType: record.checksum.type } : {}),
+    }, source.versionId !== undefined ? { 'x-amz-copy-source-version-id': source.versionId } : {});
+  } catch (err) {
+    await ctx.store.blobs.discard(stored.data);
+    throw err;
+  }
+}

@@ -1,0 +1,102 @@
+import type { ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { S3Error } from '../errors.js';
+import type { Blobs, ObjectRecord } from '../store/types.js';
+import { bucketOf, keyOf, type RequestContext } from './context.js';
+import { evaluateReadConditions } from './conditions.js';
+import { objectHeaders } from './object-headers.js';
+import { parseRange, type ByteRange } from './range.js';
+
+/** Query parameters that override response headers on GET (signed requests only, as S3 does). */
+const RESPONSE_OVERRIDES = {
+  'response-content-type': 'Content-Type',
+  'response-content-language': 'Content-Language',
+  'response-expires': 'Expires',
+  'response-cache-control': 'Cache-Control',
+  'response-content-disposition': 'Content-Disposition',
+  'response-content-encoding': 'Content-Encoding',
+} as const;
+
+export async function getObject(ctx: RequestContext): Promise<void> {
+  await readObject(ctx, true);
+}
+
+export async function headObject(ctx: RequestContext): Promise<void> {
+  await readObject(ctx, false);
+}
+
+/** Loads the current object, honouring `versionId=null` (the only version unversioned buckets have). */
+export async function loadObject(ctx: RequestContext): Promise<ObjectRecord> {
+  const bucket = bucketOf(ctx);
+  const key = keyOf(ctx);
+  const versionId = ctx.target.query.get('versionId');
+  const record = await ctx.store.metadata.getObject(bucket.name, key);
+  if (versionId !== null && (!record || record.versionId !== versionId)) {
+    throw new S3Error('NoSuchVersion', undefined, { Key: key, VersionId: versionId });
+  }
+  if (!record) throw new S3Error('NoSuchKey', undefined, { Key: key });
+  return record;
+}
+
+async function readObject(ctx: RequestContext, withBody: boolean): Promise<void> {
+  const record = await loadObject(ctx);
+  const headers = ctx.req.headers;
+  const notModified = evaluateReadConditions(headers, record);
+  const common = objectHeaders(record, String(headers['x-amz-checksum-mode'] ?? '').toUpperCase() === 'ENABLED');
+  if (notModified) {
+    // 304 carries the validators but no representation headers' body.
+    ctx.res.writeHead(304, { ETag: common.ETag!, 'Last-Modified': common['Last-Modified']! });
+    ctx.res.end();
+    return;
+  }
+  for (const [param, headerName] of Object.entries(RESPONSE_OVERRIDES)) {
+    const value = ctx.target.query.get(param);
+    if (value === null) continue;
+    if (ctx.principal.kind === 'anonymous') {
+      throw new S3Error('InvalidRequest', 'Request specific response headers cannot be used for anonymous GET requests.');
+    }
+    common[headerName] = value;
+  }
+  const range = headers.range !== undefined ? parseRange(headers.range, record.size) : undefined;
+  if (range) {
+    // A checksum describes the whole object, never a range of it.
+    for (const name of Object.keys(common)) if (name.startsWith('x-amz-checksum-')) delete common[name];
+    common['Content-Range'] = `bytes ${range.start}-${range.end}/${record.size}`;
+  }
+  const { start, end } = range ?? { start: 0, end: record.size - 1 };
+  common['Content-Length'] = end - start + 1;
+  ctx.res.writeHead(range ? 206 : 200, common);
+  if (!withBody || end < start) {
+    ctx.res.end();
+    return;
+  }
+  await streamBody(ctx.res, ctx.store.blobs, record, { start, end });
+}
+
+/** Streams bytes [start, end] of an object, across its extents, with backpressure. */
+export async function streamBody(res: ServerResponse, blobs: Blobs, record: ObjectRecord, range: ByteRange): Promise<void> {
+  if (record.data.kind === 'inline') {
+    res.end(record.data.bytes.subarray(range.start, range.end + 1));
+    return;
+  }
+  const extents = record.data.extents;
+  // The common case, one blob, pipes straight from the file.
+  const source = extents.length === 1 ? blobs.read(extents[0]!.blob, range.start, range.end) : Readable.from(readExtents(blobs, record, range));
+  await pipeline(source, res);
+}
+
+export async function* readExtents(blobs: Blobs, record: ObjectRecord, range: ByteRange): AsyncGenerator<Buffer> {
+  if (record.data.kind !== 'blobs') return;
+  let offset = 0;
+  for (const extent of record.data.extents) {
+    const extentEnd = offset + extent.size - 1;
+    if (extentEnd >= range.start && offset <= range.end) {
+      const from = Math.max(range.start, offset) - offset;
+      const to = Math.min(range.end, extentEnd) - offset;
+      yield* blobs.read(extent.blob, from, to) as AsyncIterable<Buffer>;
+    }
+    offset += extent.size;
+    if (offset > range.end) return;
+  }
+}

@@ -1,0 +1,28 @@
+import type { OperationName } from '../router/operations.js';
+import * as buckets from './buckets.js';
+import type { Handler } from './context.js';
+import * as copy from './copy.js';
+import * as del from './delete.js';
+import * as get from './get.js';
+import * as listing from './listing.js';
+import * as put from './put.js';
+import * as versions from './versions.js';
+
+/** Every operation of the router's table, bound to its handler; the compiler checks none is missing. */
+export const HANDLERS: Readonly<Record<OperationName, Handler>> = {
+  ListBuckets: buckets.listBuckets,
+  CreateBucket: buckets.createBucket,
+  HeadBucket: buckets.headBucket,
+  DeleteBucket: buckets.deleteBucket,
+  GetBucketLocation: buckets.getBucketLocation,
+  GetBucketVersioning: versions.getBucketVersioning,
+  ListObjectVersions: versions.listObjectVersions,
+  ListObjectsV2: listing.listObjectsV2,
+  ListObjects: listing.listObjects,
+  DeleteObjects: del.deleteObjects,
+  CopyObject: copy.copyObject,
+  PutObject: put.putObject,
+  GetObject: get.getObject,
+  HeadObject: get.headObject,
+  DeleteObject: del.deleteObject,
+};

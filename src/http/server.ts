@@ -1,0 +1,97 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { authenticate } from '../auth/authenticate.js';
+import { authorize } from '../auth/authorize.js';
+import type { SecretLookup } from '../auth/types.js';
+import type { Handler, ServiceSettings } from '../api/context.js';
+import { S3Error } from '../errors.js';
+import type { OperationName } from '../router/operations.js';
+import { parseTarget, route } from '../router/route.js';
+import type { Store } from '../store/types.js';
+import { renderXml } from '../xml.js';
+
+export interface S3ServerOptions {
+  readonly store: Store;
+  readonly settings: ServiceSettings;
+  readonly handlers: Readonly<Record<OperationName, Handler>>;
+  readonly lookup: SecretLookup;
+  /** Domains under which `<bucket>.<domain>` addresses a bucket (virtual-hosted style). */
+  readonly domains: readonly string[];
+  readonly log: (line: Record<string, unknown>) => void;
+}
+
+const SERVER_NAME = 'Cairn';
+
+/** The HTTP edge: request ids, common headers, dispatch, and S3 error documents. */
+export function createS3Server(options: S3ServerOptions): Server {
+  const server = createServer({
+    keepAlive: true,
+    requestTimeout: 0,
+    headersTimeout: 60_000,
+    maxHeaderSize: 16 * 1024,
+    highWaterMark: 256 * 1024,
+  }, (req, res) => void handle(options, req, res));
+  // Reply 100 Continue only once the request has passed routing and authentication.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => void handle(options, req, res, true));
+  return server;
+}
+
+async function handle(options: S3ServerOptions, req: IncomingMessage, res: ServerResponse, expectsContinue = false): Promise<void> {
+  const requestId = randomBytes(8).toString('hex').toUpperCase();
+  res.setHeader('x-amz-request-id', requestId);
+  res.setHeader('x-amz-id-2', Buffer.from(requestId).toString('base64'));
+  res.setHeader('Server', SERVER_NAME);
+  let resource = '/';
+  try {
+    const target = parseTarget(req.url ?? '/', req.headers.host, options.domains);
+    resource = target.path;
+    const { operation, spec } = route(req.method ?? 'GET', target, req.headers);
+    const auth = await authenticate(req, options.lookup);
+    const bucket = spec.target === 'service' || operation === 'CreateBucket'
+      ? undefined
+      : await options.store.metadata.getBucket(target.bucket!);
+    if (spec.target !== 'service' && operation !== 'CreateBucket' && !bucket) {
+      throw new S3Error('NoSuchBucket', undefined, { BucketName: target.bucket! });
+    }
+    authorize(spec.permission, auth.principal, bucket);
+    if (expectsContinue) res.writeContinue();
+    await options.handlers[operation]({
+      req, res, requestId, operation, target, auth, principal: auth.principal,
+      store: options.store, settings: options.settings, bucket,
+    });
+  } catch (err) {
+    sendError(options, req, res, err, requestId, resource);
+  }
+}
+
+function sendError(options: S3ServerOptions, req: IncomingMessage, res: ServerResponse, err: unknown, requestId: string, resource: string): void {
+  const s3 = err instanceof S3Error ? err : undefined;
+  if (!s3) {
+    const aborted = req.destroyed || (err as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET';
+    if (!aborted) options.log({ level: 'error', requestId, msg: 'internal error', err: String((err as Error)?.stack ?? err) });
+  }
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  const error = s3 ?? new S3Error('InternalError');
+  const headers: Record<string, string | number> = { ...error.headers, 'Content-Type': 'application/xml' };
+  // A body we did not read would otherwise be drained before the connection could be reused.
+  if (!req.complete) headers.Connection = 'close';
+  if (req.method === 'HEAD') {
+    res.writeHead(error.status, headers);
+    res.end();
+    return;
+  }
+  const body = Buffer.from(renderXml('Error', {
+    Code: error.code,
+    Message: error.message,
+    ...error.details,
+    Resource: resource,
+    RequestId: requestId,
+    HostId: Buffer.from(requestId).toString('base64'),
+  }, null), 'utf8');
+  headers['Content-Length'] = body.length;
+  res.writeHead(error.status, headers);
+  res.end(body);
+}

@@ -1,0 +1,59 @@
+/**
+ * The map of the whole API: every S3 operation Cairn serves, how a request is
+ * recognised as it, and what the caller must be allowed to do. Handlers live in
+ * `src/api/<module>.ts`, named in the `module` column.
+ *
+ * Permissions:
+ * - `account`: any authenticated account (not anonymous);
+ * - `bucket-owner`: the owner of the bucket only;
+ * - `bucket:READ` / `bucket:WRITE`: READ / WRITE on the bucket (the owner always has both);
+ * - `object:READ`: READ on the object (its owner always has it).
+ */
+export type Target = 'service' | 'bucket' | 'object';
+export type Permission = 'account' | 'bucket-owner' | 'bucket:READ' | 'bucket:WRITE' | 'object:READ';
+
+export interface OperationSpec {
+  readonly name: string;
+  readonly method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';
+  readonly target: Target;
+  /** A query parameter that must be present (S3's sub-resource), optionally with this value. */
+  readonly query?: string | readonly [string, string];
+  /** A header that must be present. */
+  readonly header?: string;
+  readonly module: string;
+  readonly permission: Permission;
+}
+
+export const OPERATIONS = [
+  { name: 'ListBuckets', method: 'GET', target: 'service', module: 'buckets', permission: 'account' },
+
+  { name: 'CreateBucket', method: 'PUT', target: 'bucket', module: 'buckets', permission: 'account' },
+  { name: 'HeadBucket', method: 'HEAD', target: 'bucket', module: 'buckets', permission: 'bucket:READ' },
+  { name: 'DeleteBucket', method: 'DELETE', target: 'bucket', module: 'buckets', permission: 'bucket-owner' },
+  { name: 'GetBucketLocation', method: 'GET', target: 'bucket', query: 'location', module: 'buckets', permission: 'bucket-owner' },
+  { name: 'GetBucketVersioning', method: 'GET', target: 'bucket', query: 'versioning', module: 'versions', permission: 'bucket-owner' },
+  { name: 'ListObjectVersions', method: 'GET', target: 'bucket', query: 'versions', module: 'versions', permission: 'bucket:READ' },
+  { name: 'ListObjectsV2', method: 'GET', target: 'bucket', query: ['list-type', '2'], module: 'listing', permission: 'bucket:READ' },
+  { name: 'ListObjects', method: 'GET', target: 'bucket', module: 'listing', permission: 'bucket:READ' },
+  { name: 'DeleteObjects', method: 'POST', target: 'bucket', query: 'delete', module: 'delete', permission: 'bucket:WRITE' },
+
+  { name: 'CopyObject', method: 'PUT', target: 'object', header: 'x-amz-copy-source', module: 'copy', permission: 'bucket:WRITE' },
+  { name: 'PutObject', method: 'PUT', target: 'object', module: 'put', permission: 'bucket:WRITE' },
+  { name: 'GetObject', method: 'GET', target: 'object', module: 'get', permission: 'object:READ' },
+  { name: 'HeadObject', method: 'HEAD', target: 'object', module: 'get', permission: 'object:READ' },
+  { name: 'DeleteObject', method: 'DELETE', target: 'object', module: 'delete', permission: 'bucket:WRITE' },
+] as const satisfies readonly OperationSpec[];
+
+export type OperationName = (typeof OPERATIONS)[number]['name'];
+
+/**
+ * Sub-resources S3 knows. A request naming one that no operation above serves
+ * is answered NotImplemented instead of falling through to a plain GET/PUT.
+ */
+export const KNOWN_SUBRESOURCES = [
+  'accelerate', 'acl', 'analytics', 'attributes', 'cors', 'delete', 'encryption', 'intelligent-tiering',
+  'inventory', 'legal-hold', 'lifecycle', 'location', 'logging', 'metrics', 'notification', 'object-lock',
+  'ownershipControls', 'partNumber', 'policy', 'policyStatus', 'publicAccessBlock', 'replication',
+  'requestPayment', 'restore', 'retention', 'select', 'session', 'tagging', 'torrent', 'uploadId', 'uploads',
+  'versioning', 'versions', 'website',
+] as const;

@@ -1,0 +1,86 @@
+import { createHash, type Hash } from 'node:crypto';
+import { crc32, crc32c } from '@node-rs/crc32';
+import { Crc64Nvme } from '@aws-sdk/crc64-nvme';
+import type { ChecksumAlgorithm } from './types.js';
+
+/** A running checksum over a stream of chunks, finished into S3's base64 form. */
+interface RunningChecksum {
+  update(chunk: Buffer): void;
+  digest(): Promise<Buffer>;
+}
+
+class Crc32Family implements RunningChecksum {
+  private state = 0;
+  constructor(private readonly fn: typeof crc32) {}
+  update(chunk: Buffer): void {
+    this.state = this.fn(chunk, this.state);
+  }
+  async digest(): Promise<Buffer> {
+    const out = Buffer.alloc(4);
+    out.writeUInt32BE(this.state >>> 0);
+    return out;
+  }
+}
+
+class NodeHash implements RunningChecksum {
+  private readonly hash: Hash;
+  constructor(algorithm: string) {
+    this.hash = createHash(algorithm);
+  }
+  update(chunk: Buffer): void {
+    this.hash.update(chunk);
+  }
+  async digest(): Promise<Buffer> {
+    return this.hash.digest();
+  }
+}
+
+class Crc64 implements RunningChecksum {
+  private readonly impl = new Crc64Nvme();
+  update(chunk: Buffer): void {
+    this.impl.update(chunk);
+  }
+  async digest(): Promise<Buffer> {
+    return Buffer.from(await this.impl.digest());
+  }
+}
+
+export function newChecksum(algorithm: ChecksumAlgorithm): RunningChecksum {
+  switch (algorithm) {
+    case 'CRC32': return new Crc32Family(crc32);
+    case 'CRC32C': return new Crc32Family(crc32c);
+    case 'CRC64NVME': return new Crc64();
+    case 'SHA1': return new NodeHash('sha1');
+    case 'SHA256': return new NodeHash('sha256');
+  }
+}
+
+/** MD5 (for the ETag) plus at most one requested checksum, fed in one pass. */
+export class Digester {
+  private readonly md5 = createHash('md5');
+  private readonly checksum: RunningChecksum | undefined;
+  size = 0;
+
+  constructor(algorithm?: ChecksumAlgorithm) {
+    this.checksum = algorithm ? newChecksum(algorithm) : undefined;
+  }
+
+  update(chunk: Buffer): void {
+    this.size += chunk.length;
+    this.md5.update(chunk);
+    this.checksum?.update(chunk);
+  }
+
+  async finish(): Promise<{ size: number; md5Hex: string; checksum?: string }> {
+    const md5Hex = this.md5.digest('hex');
+    if (!this.checksum) return { size: this.size, md5Hex };
+    return { size: this.size, md5Hex, checksum: (await this.checksum.digest()).toString('base64') };
+  }
+}
+
+export const CHECKSUM_ALGORITHMS: readonly ChecksumAlgorithm[] = ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'];
+
+/** Byte length of each checksum's digest, to validate what clients send. */
+export const CHECKSUM_LENGTH: Readonly<Record<ChecksumAlgorithm, number>> = {
+  CRC32: 4, CRC32C: 4, CRC64NVME: 8, SHA1: 20, SHA256: 32,
+};

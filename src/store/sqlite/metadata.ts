@@ -1,0 +1,250 @@
+import Database from 'better-sqlite3';
+import { S3Error } from '../../errors.js';
+import { listPage } from '../listing.js';
+import type {
+  AccessKey, Account, AccountId, BlobExtent, BlobId, Bucket, BucketName, Checksum, ContentHeaders, CreateBucketOutcome,
+  ListPage, ListQuery, Metadata, ObjectData, ObjectKey, ObjectRecord, ObjectSummary, WriteCondition,
+} from '../types.js';
+import { SCHEMA, SCHEMA_VERSION } from './schema.js';
+import { GroupCommit } from './group-commit.js';
+
+interface ObjectRow {
+  bucket: string; key: string; version_id: string; size: number; etag: string; last_modified: number;
+  owner: string; storage_class: string; headers: string; user_metadata: string; checksum: string | null;
+  extents: string | null; inline: Buffer | null;
+}
+type SummaryRow = Pick<ObjectRow, 'key' | 'version_id' | 'size' | 'etag' | 'last_modified' | 'owner' | 'storage_class'>;
+interface AccountRow { id: string; display_name: string; email: string; created_at: number }
+interface KeyRow { access_key_id: string; secret_key: string; account_id: string; created_at: number }
+interface BucketRow { name: string; owner: string; created_at: number; location: string }
+
+/** Counters that tests and metrics read: how much work listings really do. */
+export interface SqliteStats {
+  rowsScanned: number;
+}
+
+/**
+ * Embedded metadata in one SQLite file (WAL, synchronous=FULL so a commit is
+ * durable before it returns). Writes go through group commit; reads run
+ * directly on the same connection and see only committed state.
+ */
+export class SqliteMetadata implements Metadata {
+  readonly stats: SqliteStats = { rowsScanned: 0 };
+  private readonly db: Database.Database;
+  private readonly writes: GroupCommit;
+  private readonly q;
+
+  constructor(path: string) {
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+    this.migrate();
+    this.writes = new GroupCommit(this.db);
+    const db = this.db;
+    this.q = {
+      insertAccount: db.prepare('INSERT INTO accounts (id, display_name, email, created_at) VALUES (?, ?, ?, ?)'),
+      account: db.prepare<[string], AccountRow>('SELECT * FROM accounts WHERE id = ?'),
+      accountByEmail: db.prepare<[string], AccountRow>('SELECT * FROM accounts WHERE email = ? COLLATE NOCASE'),
+      accounts: db.prepare<[], AccountRow>('SELECT * FROM accounts ORDER BY id'),
+      ownsBuckets: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM buckets WHERE owner = ?'),
+      deleteAccountKeys: db.prepare('DELETE FROM access_keys WHERE account_id = ?'),
+      deleteAccount: db.prepare('DELETE FROM accounts WHERE id = ?'),
+      insertKey: db.prepare('INSERT INTO access_keys (access_key_id, secret_key, account_id, created_at) VALUES (?, ?, ?, ?)'),
+      deleteKey: db.prepare('DELETE FROM access_keys WHERE access_key_id = ?'),
+      key: db.prepare<[string], KeyRow>('SELECT * FROM access_keys WHERE access_key_id = ?'),
+      keysOf: db.prepare<[string], KeyRow>('SELECT * FROM access_keys WHERE account_id = ? ORDER BY created_at'),
+      insertBucket: db.prepare('INSERT INTO buckets (name, owner, created_at, location) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO NOTHING'),
+      bucket: db.prepare<[string], BucketRow>('SELECT * FROM buckets WHERE name = ?'),
+      bucketsOf: db.prepare<[string], BucketRow>('SELECT * FROM buckets WHERE owner = ? ORDER BY name'),
+      bucketHasObjects: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM objects WHERE bucket = ? LIMIT 1'),
+      deleteBucket: db.prepare('DELETE FROM buckets WHERE name = ?'),
+      object: db.prepare<[string, string], ObjectRow>('SELECT * FROM objects WHERE bucket = ? AND key = ?'),
+      upsertObject: db.prepare(`INSERT INTO objects (bucket, key, version_id, size, etag, last_modified, owner, storage_class,
+          headers, user_metadata, checksum, extents, inline)
+        VALUES (@bucket, @key, @version_id, @size, @etag, @last_modified, @owner, @storage_class,
+          @headers, @user_metadata, @checksum, @extents, @inline)
+        ON CONFLICT(bucket, key) DO UPDATE SET version_id = excluded.version_id, size = excluded.size,
+          etag = excluded.etag, last_modified = excluded.last_modified, owner = excluded.owner,
+          storage_class = excluded.storage_class, headers = excluded.headers, user_metadata = excluded.user_metadata,
+          checksum = excluded.checksum, extents = excluded.extents, inline = excluded.inline`),
+      deleteObject: db.prepare('DELETE FROM objects WHERE bucket = ? AND key = ?'),
+      scanAfter: db.prepare<[string, string], SummaryRow>(
+        'SELECT key, version_id, size, etag, last_modified, owner, storage_class FROM objects WHERE bucket = ? AND key > ? ORDER BY key'),
+      scanFrom: db.prepare<[string, string], SummaryRow>(
+        'SELECT key, version_id, size, etag, last_modified, owner, storage_class FROM objects WHERE bucket = ? AND key >= ? ORDER BY key'),
+      insertBlob: db.prepare('INSERT INTO blobs (id) VALUES (?)'),
+      killBlob: db.prepare('UPDATE blobs SET dead = 1 WHERE id = ?'),
+      deadBlobs: db.prepare<[number], { id: string }>('SELECT id FROM blobs WHERE dead = 1 LIMIT ?'),
+      forgetBlob: db.prepare('DELETE FROM blobs WHERE id = ? AND dead = 1'),
+      blob: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM blobs WHERE id = ?'),
+    };
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) throw new Error(`metadata schema ${version} is newer than this Cairn (${SCHEMA_VERSION})`);
+    this.db.exec(SCHEMA);
+    this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }
+
+  async createAccount(a: Account): Promise<void> {
+    await this.writes.run(() => this.q.insertAccount.run(a.id, a.displayName, a.email, a.createdAt.getTime()));
+  }
+  async getAccount(id: AccountId): Promise<Account | undefined> {
+    return toAccount(this.q.account.get(id));
+  }
+  async getAccountByEmail(email: string): Promise<Account | undefined> {
+    return toAccount(this.q.accountByEmail.get(email));
+  }
+  async listAccounts(): Promise<Account[]> {
+    return this.q.accounts.all().map((r) => toAccount(r)!);
+  }
+  async deleteAccount(id: AccountId): Promise<void> {
+    await this.writes.run(() => {
+      if (this.q.ownsBuckets.get(id)!.n > 0) throw new Error(`account ${id} still owns buckets`);
+      this.q.deleteAccountKeys.run(id);
+      if (this.q.deleteAccount.run(id).changes === 0) throw new Error(`no account ${id}`);
+    });
+  }
+  async addAccessKey(k: AccessKey): Promise<void> {
+    await this.writes.run(() => this.q.insertKey.run(k.accessKeyId, k.secretKey, k.accountId, k.createdAt.getTime()));
+  }
+  async revokeAccessKey(accessKeyId: string): Promise<boolean> {
+    return this.writes.run(() => this.q.deleteKey.run(accessKeyId).changes > 0);
+  }
+  async getAccessKey(accessKeyId: string): Promise<AccessKey | undefined> {
+    return toKey(this.q.key.get(accessKeyId));
+  }
+  async listAccessKeys(accountId: AccountId): Promise<AccessKey[]> {
+    return this.q.keysOf.all(accountId).map((r) => toKey(r)!);
+  }
+
+  async createBucket(b: Bucket): Promise<CreateBucketOutcome> {
+    return this.writes.run(() => {
+      if (this.q.insertBucket.run(b.name, b.owner, b.createdAt.getTime(), b.location).changes > 0) return 'created';
+      return this.q.bucket.get(b.name)!.owner === b.owner ? 'owned-by-you' : 'owned-by-other';
+    });
+  }
+  async getBucket(name: BucketName): Promise<Bucket | undefined> {
+    return toBucket(this.q.bucket.get(name));
+  }
+  async listBuckets(owner: AccountId): Promise<Bucket[]> {
+    return this.q.bucketsOf.all(owner).map((r) => toBucket(r)!);
+  }
+  async deleteBucket(name: BucketName): Promise<void> {
+    await this.writes.run(() => {
+      if (!this.q.bucket.get(name)) throw new S3Error('NoSuchBucket', undefined, { BucketName: name });
+      if (this.q.bucketHasObjects.get(name)) throw new S3Error('BucketNotEmpty', undefined, { BucketName: name });
+      this.q.deleteBucket.run(name);
+    });
+  }
+
+  async getObject(bucket: BucketName, key: ObjectKey): Promise<ObjectRecord | undefined> {
+    const row = this.q.object.get(bucket, key);
+    return row && toRecord(row);
+  }
+
+  async putObject(r: ObjectRecord, condition?: WriteCondition): Promise<void> {
+    await this.writes.run(() => {
+      if (!this.q.bucket.get(r.bucket)) throw new S3Error('NoSuchBucket', undefined, { BucketName: r.bucket });
+      const current = this.q.object.get(r.bucket, r.key);
+      checkCondition(current, condition, r.key);
+      if (current) this.killBlobsOf(current);
+      if (r.data.kind === 'blobs') for (const e of r.data.extents) this.q.insertBlob.run(e.blob);
+      this.q.upsertObject.run({
+        bucket: r.bucket, key: r.key, version_id: r.versionId, size: r.size, etag: r.etag,
+        last_modified: r.lastModified.getTime(), owner: r.owner, storage_class: r.storageClass,
+        headers: JSON.stringify(r.headers), user_metadata: JSON.stringify(r.userMetadata),
+        checksum: r.checksum ? JSON.stringify(r.checksum) : null,
+        extents: r.data.kind === 'blobs' ? JSON.stringify(r.data.extents) : null,
+        inline: r.data.kind === 'inline' ? r.data.bytes : null,
+      });
+    });
+  }
+
+  async deleteObject(bucket: BucketName, key: ObjectKey): Promise<boolean> {
+    return this.writes.run(() => {
+      const current = this.q.object.get(bucket, key);
+      if (!current) return false;
+      this.killBlobsOf(current);
+      this.q.deleteObject.run(bucket, key);
+      return true;
+    });
+  }
+
+  async listObjects(bucket: BucketName, query: ListQuery): Promise<ListPage> {
+    const stats = this.stats;
+    const q = this.q;
+    function* scan(from: string, inclusive: boolean): Iterable<ObjectSummary> {
+      for (const row of (inclusive ? q.scanFrom : q.scanAfter).iterate(bucket, from)) {
+        stats.rowsScanned++;
+        yield toSummary(row);
+      }
+    }
+    return listPage(scan, query);
+  }
+
+  async takeGarbage(limit: number): Promise<BlobId[]> {
+    return this.q.deadBlobs.all(limit).map((r) => r.id);
+  }
+  async forgetGarbage(ids: readonly BlobId[]): Promise<void> {
+    await this.writes.run(() => {
+      for (const id of ids) this.q.forgetBlob.run(id);
+    });
+  }
+  async knowsBlob(id: BlobId): Promise<boolean> {
+    return this.q.blob.get(id) !== undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.writes.drain();
+    this.db.close();
+  }
+
+  private killBlobsOf(row: ObjectRow): void {
+    if (row.extents === null) return;
+    for (const e of JSON.parse(row.extents) as { blob: string }[]) this.q.killBlob.run(e.blob);
+  }
+}
+
+function checkCondition(current: ObjectRow | undefined, condition: WriteCondition | undefined, key: string): void {
+  if (!condition) return;
+  if (condition.ifNoneMatch !== undefined && current) throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-None-Match' });
+  if (condition.ifMatch !== undefined) {
+    if (!current) throw new S3Error('NoSuchKey', undefined, { Key: key });
+    if (condition.ifMatch !== '*' && condition.ifMatch !== current.etag) {
+      throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-Match' });
+    }
+  }
+}
+
+function toAccount(r: AccountRow | undefined): Account | undefined {
+  return r && { id: r.id, displayName: r.display_name, email: r.email, createdAt: new Date(r.created_at) };
+}
+function toKey(r: KeyRow | undefined): AccessKey | undefined {
+  return r && { accessKeyId: r.access_key_id, secretKey: r.secret_key, accountId: r.account_id, createdAt: new Date(r.created_at) };
+}
+function toBucket(r: BucketRow | undefined): Bucket | undefined {
+  return r && { name: r.name, owner: r.owner, createdAt: new Date(r.created_at), location: r.location };
+}
+function toSummary(r: SummaryRow): ObjectSummary {
+  return {
+    key: r.key, versionId: r.version_id, size: r.size, etag: r.etag, lastModified: new Date(r.last_modified),
+    owner: r.owner, storageClass: r.storage_class,
+  };
+}
+function toRecord(r: ObjectRow): ObjectRecord {
+  const data: ObjectData = r.inline !== null
+    ? { kind: 'inline', bytes: r.inline }
+    : { kind: 'blobs', extents: JSON.parse(r.extents ?? '[]') as BlobExtent[] };
+  return {
+    bucket: r.bucket, key: r.key, versionId: r.version_id, size: r.size, etag: r.etag,
+    lastModified: new Date(r.last_modified), owner: r.owner, storageClass: r.storage_class,
+    headers: JSON.parse(r.headers) as ContentHeaders,
+    userMetadata: JSON.parse(r.user_metadata) as Record<string, string>,
+    ...(r.checksum !== null ? { checksum: JSON.parse(r.checksum) as Checksum } : {}),
+    data,
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * The embedded metadata schema. Keys are TEXT compared with SQLite's default
+ * BINARY collation, i.e. memcmp over UTF-8: exactly S3's listing order.
+ */
+export const SCHEMA_VERSION = 1;
+
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS accounts (
+  id TEXT PRIMARY KEY,
+  display_name TEXT NOT NULL,
+  email TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS access_keys (
+  access_key_id TEXT PRIMARY KEY,
+  secret_key TEXT NOT NULL,
+  account_id TEXT NOT NULL REFERENCES accounts(id),
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS access_keys_account ON access_keys(account_id);
+CREATE TABLE IF NOT EXISTS buckets (
+  name TEXT PRIMARY KEY,
+  owner TEXT NOT NULL REFERENCES accounts(id),
+  created_at INTEGER NOT NULL,
+  location TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS buckets_owner ON buckets(owner, name);
+-- The current version of each key. version_id is 'null' until versioning exists.
+CREATE TABLE IF NOT EXISTS objects (
+  id INTEGER PRIMARY KEY,
+  bucket TEXT NOT NULL,
+  key TEXT NOT NULL,
+  version_id TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  etag TEXT NOT NULL,
+  last_modified INTEGER NOT NULL,
+  owner TEXT NOT NULL,
+  storage_class TEXT NOT NULL,
+  headers TEXT NOT NULL,
+  user_metadata TEXT NOT NULL,
+  checksum TEXT,
+  extents TEXT,
+  inline BLOB,
+  UNIQUE (bucket, key)
+);
+-- Every blob file that committed metadata knows; dead ones wait for their file to be removed.
+CREATE TABLE IF NOT EXISTS blobs (
+  id TEXT PRIMARY KEY,
+  dead INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS blobs_dead ON blobs(dead) WHERE dead = 1;
+`;

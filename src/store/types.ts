@@ -1,0 +1,192 @@
+import type { Readable } from 'node:stream';
+
+export type AccountId = string;
+export type BucketName = string;
+export type ObjectKey = string;
+/** `null` (the string) for objects written while versioning was never enabled, as S3 reports them. */
+export type VersionId = string;
+export type BlobId = string;
+
+export interface Account {
+  readonly id: AccountId;
+  readonly displayName: string;
+  readonly email: string;
+  readonly createdAt: Date;
+}
+
+export interface AccessKey {
+  readonly accessKeyId: string;
+  readonly secretKey: string;
+  readonly accountId: AccountId;
+  readonly createdAt: Date;
+}
+
+export interface Bucket {
+  readonly name: BucketName;
+  readonly owner: AccountId;
+  readonly createdAt: Date;
+  /** LocationConstraint as given at creation; '' is us-east-1. */
+  readonly location: string;
+}
+
+export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256';
+
+export interface Checksum {
+  readonly algorithm: ChecksumAlgorithm;
+  /** Base64 of the digest, as S3 transmits it. */
+  readonly value: string;
+  readonly type: 'FULL_OBJECT' | 'COMPOSITE';
+}
+
+/** Representation headers S3 stores with an object and returns on GET/HEAD. */
+export interface ContentHeaders {
+  readonly contentType: string;
+  readonly contentEncoding?: string;
+  readonly contentDisposition?: string;
+  readonly contentLanguage?: string;
+  readonly cacheControl?: string;
+  readonly expires?: string;
+}
+
+/** One stretch of an object's bytes kept in one blob file. */
+export interface BlobExtent {
+  readonly blob: BlobId;
+  readonly size: number;
+}
+
+/** Where an object's bytes are: in the metadata row, or in one or more blobs read in order. */
+export type ObjectData =
+  | { readonly kind: 'inline'; readonly bytes: Buffer }
+  | { readonly kind: 'blobs'; readonly extents: readonly BlobExtent[] };
+
+export interface ObjectRecord {
+  readonly bucket: BucketName;
+  readonly key: ObjectKey;
+  readonly versionId: VersionId;
+  readonly size: number;
+  /** Hex MD5 (or md5-of-md5s-N), without quotes. */
+  readonly etag: string;
+  readonly lastModified: Date;
+  readonly owner: AccountId;
+  readonly storageClass: string;
+  readonly headers: ContentHeaders;
+  /** User metadata, names lower-cased without the x-amz-meta- prefix. */
+  readonly userMetadata: Readonly<Record<string, string>>;
+  readonly checksum?: Checksum;
+  readonly data: ObjectData;
+}
+
+/** Summary of an object as listings show it. */
+export interface ObjectSummary {
+  readonly key: ObjectKey;
+  readonly versionId: VersionId;
+  readonly size: number;
+  readonly etag: string;
+  readonly lastModified: Date;
+  readonly owner: AccountId;
+  readonly storageClass: string;
+}
+
+export interface ListQuery {
+  readonly prefix: string;
+  readonly delimiter: string;
+  /** List keys strictly after this one ('' from the start). */
+  readonly after: string;
+  readonly maxKeys: number;
+}
+
+export interface ListPage {
+  readonly objects: readonly ObjectSummary[];
+  readonly commonPrefixes: readonly string[];
+  readonly isTruncated: boolean;
+  /** The last key or common prefix returned: where the next page starts after. */
+  readonly last?: string;
+}
+
+/** Conditions a write checks atomically against the current object. */
+export interface WriteCondition {
+  /** The current object's ETag must equal this (`*`: an object must exist). */
+  readonly ifMatch?: string;
+  /** `*`: no object may exist under the key. */
+  readonly ifNoneMatch?: string;
+}
+
+export type CreateBucketOutcome = 'created' | 'owned-by-you' | 'owned-by-other';
+
+/**
+ * Metadata: accounts, buckets and objects, behind an asynchronous interface so
+ * that a networked database can back it. Every method is one transaction.
+ */
+export interface Metadata {
+  createAccount(account: Account): Promise<void>;
+  getAccount(id: AccountId): Promise<Account | undefined>;
+  getAccountByEmail(email: string): Promise<Account | undefined>;
+  listAccounts(): Promise<Account[]>;
+  /** Fails with BucketNotEmpty-like Error when the account still owns buckets. */
+  deleteAccount(id: AccountId): Promise<void>;
+  addAccessKey(key: AccessKey): Promise<void>;
+  revokeAccessKey(accessKeyId: string): Promise<boolean>;
+  getAccessKey(accessKeyId: string): Promise<AccessKey | undefined>;
+  listAccessKeys(accountId: AccountId): Promise<AccessKey[]>;
+
+  createBucket(bucket: Bucket): Promise<CreateBucketOutcome>;
+  getBucket(name: BucketName): Promise<Bucket | undefined>;
+  listBuckets(owner: AccountId): Promise<Bucket[]>;
+  /** Throws S3Error BucketNotEmpty when objects or uploads remain; NoSuchBucket when absent. */
+  deleteBucket(name: BucketName): Promise<void>;
+
+  getObject(bucket: BucketName, key: ObjectKey): Promise<ObjectRecord | undefined>;
+  /**
+   * Makes the object visible, replacing the current one, in one transaction.
+   * Throws S3Error PreconditionFailed when `condition` does not hold, NoSuchBucket
+   * when the bucket went away. Blobs of the replaced object are queued for deletion.
+   */
+  putObject(record: ObjectRecord, condition?: WriteCondition): Promise<void>;
+  /** Removes the object; returns whether one existed. Its blobs are queued for deletion. */
+  deleteObject(bucket: BucketName, key: ObjectKey): Promise<boolean>;
+  listObjects(bucket: BucketName, query: ListQuery): Promise<ListPage>;
+
+  /** Blobs no longer referenced, waiting for their files to be removed. */
+  takeGarbage(limit: number): Promise<BlobId[]>;
+  forgetGarbage(ids: readonly BlobId[]): Promise<void>;
+  /** Whether committed metadata knows this blob (live or queued for deletion). */
+  knowsBlob(id: BlobId): Promise<boolean>;
+
+  close(): Promise<void>;
+}
+
+/** The digests computed while a body streams into storage. */
+export interface BodyDigest {
+  readonly size: number;
+  readonly md5Hex: string;
+  /** Base64 of the requested checksum, if one was requested. */
+  readonly checksum?: string;
+}
+
+export interface StoredBody {
+  readonly data: ObjectData;
+  readonly digest: BodyDigest;
+}
+
+/** Object data: immutable blobs under generated ids. */
+export interface Blobs {
+  /**
+   * Streams a body into storage, computing MD5 and the requested checksum in the
+   * same pass. Small bodies of known length stay in memory (inline); larger ones
+   * go to a blob file that is fsynced before this resolves.
+   */
+  ingest(body: Readable, options: { declaredLength?: number; checksum?: ChecksumAlgorithm }): Promise<StoredBody>;
+  /** Streams bytes [start, end] (inclusive) of a blob. */
+  read(id: BlobId, start: number, end: number): Readable;
+  /** Removes a blob that was never committed (a failed write). */
+  discard(data: ObjectData): Promise<void>;
+  delete(id: BlobId): Promise<void>;
+  /** Every blob id present on disk, for the orphan sweep. */
+  list(): AsyncIterable<{ id: BlobId; mtimeMs: number }>;
+}
+
+export interface Store {
+  readonly metadata: Metadata;
+  readonly blobs: Blobs;
+  close(): Promise<void>;
+}

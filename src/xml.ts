@@ -1,0 +1,71 @@
+import { XMLBuilder, XMLParser } from 'fast-xml-parser';
+import { S3Error } from './errors.js';
+
+export const S3_NAMESPACE = 'http://s3.amazonaws.com/doc/2006-03-01/';
+
+const builder = new XMLBuilder({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@_',
+  suppressEmptyNode: false,
+  processEntities: true,
+});
+
+/** An XML element value: text, a nested element, or a list rendered as repeated elements. */
+export type XmlValue = string | number | boolean | undefined | XmlObject | XmlValue[];
+export interface XmlObject { [name: string]: XmlValue }
+
+/** Renders an S3 response document; undefined members are left out. */
+export function renderXml(root: string, content: XmlObject, namespace: string | null = S3_NAMESPACE): string {
+  const body = namespace ? { '@_xmlns': namespace, ...content } : content;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${builder.build({ [root]: body }) as string}`;
+}
+
+const parser = new XMLParser({
+  ignoreAttributes: true,
+  removeNSPrefix: true,
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: false,
+  processEntities: true,
+  htmlEntities: false,
+});
+
+/** A parsed element: text or child elements, each child possibly repeated. */
+export type ParsedXml = string | { [name: string]: ParsedXml | ParsedXml[] };
+
+/**
+ * Parses a request document and returns its root element's content, or throws
+ * MalformedXML. Document type declarations are refused outright: S3 documents
+ * never need one, and they are the door to entity-expansion attacks.
+ */
+export function parseXml(text: string, root: string): ParsedXml {
+  if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw new S3Error('MalformedXML');
+  let doc: unknown;
+  try {
+    doc = parser.parse(text, true);
+  } catch {
+    throw new S3Error('MalformedXML');
+  }
+  if (typeof doc !== 'object' || doc === null || !(root in doc)) throw new S3Error('MalformedXML');
+  const content = (doc as Record<string, ParsedXml>)[root];
+  return content === undefined ? '' : content;
+}
+
+/** The children named `name` of an element, as a list. */
+export function childrenOf(node: ParsedXml | ParsedXml[] | undefined, name: string): ParsedXml[] {
+  if (node === undefined || typeof node === 'string' || Array.isArray(node)) return [];
+  const child = node[name];
+  if (child === undefined) return [];
+  return Array.isArray(child) ? child : [child];
+}
+
+/** The text of the single child `name`, undefined when absent; MalformedXML when repeated or not text. */
+export function textOf(node: ParsedXml | undefined, name: string): string | undefined {
+  const found = childrenOf(node, name);
+  if (found.length === 0) return undefined;
+  if (found.length > 1) throw new S3Error('MalformedXML');
+  const value = found[0]!;
+  if (typeof value === 'string') return value;
+  if (Object.keys(value).length === 0) return '';
+  throw new S3Error('MalformedXML');
+}
