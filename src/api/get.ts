@@ -58,7 +58,16 @@ async function readObject(ctx: RequestContext, withBody: boolean): Promise<void>
     }
     common[headerName] = value;
   }
-  const range = headers.range !== undefined ? parseRange(headers.range, record.size) : undefined;
+  const partNumber = ctx.target.query.get('partNumber');
+  let range: ByteRange | undefined;
+  if (partNumber !== null) {
+    if (headers.range !== undefined) throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
+    const part = partRange(record, partNumber);
+    range = part.range;
+    if (part.count > 1 || record.etag.includes('-')) common['x-amz-mp-parts-count'] = part.count;
+  } else if (headers.range !== undefined) {
+    range = parseRange(headers.range, record.size);
+  }
   if (range) {
     // A checksum describes the whole object, never a range of it.
     for (const name of Object.keys(common)) if (name.startsWith('x-amz-checksum-')) delete common[name];
@@ -72,6 +81,19 @@ async function readObject(ctx: RequestContext, withBody: boolean): Promise<void>
     return;
   }
   await streamBody(ctx.res, ctx.store.blobs, record, { start, end });
+}
+
+/** The bytes of part `n` of an object: its extents are its parts, in order (a simple object is one part). */
+function partRange(record: ObjectRecord, raw: string): { range: ByteRange | undefined; count: number } {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 1 || n > 10_000) {
+    throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { ArgumentName: 'partNumber', ArgumentValue: raw });
+  }
+  const sizes = record.data.kind === 'blobs' && record.etag.includes('-') ? record.data.extents.map((e) => e.size) : [record.size];
+  if (n > sizes.length) throw new S3Error('InvalidPartNumber');
+  const start = sizes.slice(0, n - 1).reduce((a, b) => a + b, 0);
+  const size = sizes[n - 1]!;
+  return { range: size === 0 ? undefined : { start, end: start + size - 1 }, count: sizes.length };
 }
 
 /** Streams bytes [start, end] of an object, across its extents, with backpressure. */

@@ -5,6 +5,7 @@ import * as copy from './copy.js';
 import * as del from './delete.js';
 import * as get from './get.js';
 import * as listing from './listing.js';
+import * as multipart from './multipart.js';
 import * as put from './put.js';
 import * as versions from './versions.js';
 
@@ -19,7 +20,14 @@ export const HANDLERS: Readonly<Record<OperationName, Handler>> = {
   ListObjectVersions: versions.listObjectVersions,
   ListObjectsV2: listing.listObjectsV2,
   ListObjects: listing.listObjects,
+  ListMultipartUploads: multipart.listMultipartUploads,
   DeleteObjects: del.deleteObjects,
+  CreateMultipartUpload: multipart.createMultipartUpload,
+  UploadPartCopy: multipart.uploadPartCopy,
+  UploadPart: multipart.uploadPart,
+  CompleteMultipartUpload: multipart.completeMultipartUpload,
+  AbortMultipartUpload: multipart.abortMultipartUpload,
+  ListParts: multipart.listParts,
   CopyObject: copy.copyObject,
   PutObject: put.putObject,
   GetObject: get.getObject,

@@ -82,10 +82,11 @@ export function percentDecode(raw: string): Buffer {
 /**
  * Canonical URI for S3: the path as sent, percent-decoded then re-encoded. S3 does
  * not double-encode and does not normalise `//`, `.` or `..` (keys are names).
+ * Segment by segment, so a slash sent as %2F stays %2F as the client signed it.
  */
 export function canonicalUri(rawPath: string): string {
   if (rawPath === '') return '/';
-  return uriEncodeBytes(percentDecode(rawPath), true);
+  return rawPath.split('/').map((segment) => uriEncodeBytes(percentDecode(segment), false)).join('/');
 }
 
 /** One query parameter as sent (raw) and canonically encoded. */

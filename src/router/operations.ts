@@ -35,8 +35,15 @@ export const OPERATIONS = [
   { name: 'ListObjectVersions', method: 'GET', target: 'bucket', query: 'versions', module: 'versions', permission: 'bucket:READ' },
   { name: 'ListObjectsV2', method: 'GET', target: 'bucket', query: ['list-type', '2'], module: 'listing', permission: 'bucket:READ' },
   { name: 'ListObjects', method: 'GET', target: 'bucket', module: 'listing', permission: 'bucket:READ' },
+  { name: 'ListMultipartUploads', method: 'GET', target: 'bucket', query: 'uploads', module: 'multipart', permission: 'bucket:READ' },
   { name: 'DeleteObjects', method: 'POST', target: 'bucket', query: 'delete', module: 'delete', permission: 'bucket:WRITE' },
 
+  { name: 'CreateMultipartUpload', method: 'POST', target: 'object', query: 'uploads', module: 'multipart', permission: 'bucket:WRITE' },
+  { name: 'UploadPartCopy', method: 'PUT', target: 'object', query: 'uploadId', header: 'x-amz-copy-source', module: 'multipart', permission: 'bucket:WRITE' },
+  { name: 'UploadPart', method: 'PUT', target: 'object', query: 'uploadId', module: 'multipart', permission: 'bucket:WRITE' },
+  { name: 'CompleteMultipartUpload', method: 'POST', target: 'object', query: 'uploadId', module: 'multipart', permission: 'bucket:WRITE' },
+  { name: 'AbortMultipartUpload', method: 'DELETE', target: 'object', query: 'uploadId', module: 'multipart', permission: 'bucket:WRITE' },
+  { name: 'ListParts', method: 'GET', target: 'object', query: 'uploadId', module: 'multipart', permission: 'bucket:READ' },
   { name: 'CopyObject', method: 'PUT', target: 'object', header: 'x-amz-copy-source', module: 'copy', permission: 'bucket:WRITE' },
   { name: 'PutObject', method: 'PUT', target: 'object', module: 'put', permission: 'bucket:WRITE' },
   { name: 'GetObject', method: 'GET', target: 'object', module: 'get', permission: 'object:READ' },
@@ -53,7 +60,7 @@ export type OperationName = (typeof OPERATIONS)[number]['name'];
 export const KNOWN_SUBRESOURCES = [
   'accelerate', 'acl', 'analytics', 'attributes', 'cors', 'delete', 'encryption', 'intelligent-tiering',
   'inventory', 'legal-hold', 'lifecycle', 'location', 'logging', 'metrics', 'notification', 'object-lock',
-  'ownershipControls', 'partNumber', 'policy', 'policyStatus', 'publicAccessBlock', 'replication',
+  'ownershipControls', 'policy', 'policyStatus', 'publicAccessBlock', 'replication',
   'requestPayment', 'restore', 'retention', 'select', 'session', 'tagging', 'torrent', 'uploadId', 'uploads',
   'versioning', 'versions', 'website',
 ] as const;

@@ -78,6 +78,20 @@ export class Digester {
   }
 }
 
+/** A checksum computed at once over a small buffer; every algorithm but CRC64NVME (whose library is asynchronous). */
+export function checksumNow(algorithm: Exclude<ChecksumAlgorithm, 'CRC64NVME'>, data: Buffer): Buffer {
+  switch (algorithm) {
+    case 'CRC32':
+    case 'CRC32C': {
+      const out = Buffer.alloc(4);
+      out.writeUInt32BE((algorithm === 'CRC32' ? crc32(data) : crc32c(data)) >>> 0);
+      return out;
+    }
+    case 'SHA1': return createHash('sha1').update(data).digest();
+    case 'SHA256': return createHash('sha256').update(data).digest();
+  }
+}
+
 export const CHECKSUM_ALGORITHMS: readonly ChecksumAlgorithm[] = ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'];
 
 /** Byte length of each checksum's digest, to validate what clients send. */

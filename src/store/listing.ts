@@ -1,7 +1,16 @@
-import type { ListPage, ListQuery, ObjectSummary } from './types.js';
+import type { ListQuery } from './types.js';
 
 /** Reads keys in UTF-8 byte order starting at `from`, lazily, so a caller may stop early. */
-export type KeyScan = (from: string, inclusive: boolean) => Iterable<ObjectSummary> | AsyncIterable<ObjectSummary>;
+export type KeyScan<T extends { key: string }> = (from: string, inclusive: boolean) => Iterable<T> | AsyncIterable<T>;
+
+/** A page of entries (objects, uploads) and the common prefixes rolled up among them. */
+export interface RolledPage<T> {
+  readonly entries: T[];
+  readonly commonPrefixes: string[];
+  readonly isTruncated: boolean;
+  /** The last key or common prefix returned: where the next page starts after. */
+  readonly last?: string;
+}
 
 /** Compares strings in UTF-8 byte order (S3's order), unlike JS's UTF-16 `<`. */
 export function compareUtf8(a: string, b: string): number {
@@ -30,10 +39,10 @@ export function prefixSuccessor(s: string): string | undefined {
  * bucket (invariant 5). Entries (keys or common prefixes) at or before
  * `query.after` belong to earlier pages.
  */
-export async function listPage(scan: KeyScan, query: ListQuery): Promise<ListPage> {
-  const objects: ObjectSummary[] = [];
+export async function listPage<T extends { key: string }>(scan: KeyScan<T>, query: ListQuery): Promise<RolledPage<T>> {
+  const objects: T[] = [];
   const commonPrefixes: string[] = [];
-  if (query.maxKeys <= 0) return { objects, commonPrefixes, isTruncated: false };
+  if (query.maxKeys <= 0) return { entries: objects, commonPrefixes, isTruncated: false };
 
   let from = query.after;
   let inclusive = false;
@@ -50,7 +59,7 @@ export async function listPage(scan: KeyScan, query: ListQuery): Promise<ListPag
       const rollUp = commonPrefixOf(entry.key, query);
       if (rollUp === undefined || compareUtf8(rollUp, query.after) > 0) {
         if (objects.length + commonPrefixes.length === query.maxKeys) {
-          return { objects, commonPrefixes, isTruncated: true, last };
+          return { entries: objects, commonPrefixes, isTruncated: true, last };
         }
         if (rollUp === undefined) objects.push(entry);
         else commonPrefixes.push(rollUp);
@@ -66,7 +75,7 @@ export async function listPage(scan: KeyScan, query: ListQuery): Promise<ListPag
     from = seekTo;
     inclusive = true;
   }
-  return { objects, commonPrefixes, isTruncated: false, last };
+  return { entries: objects, commonPrefixes, isTruncated: false, last };
 }
 
 function commonPrefixOf(key: string, query: ListQuery): string | undefined {

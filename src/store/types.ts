@@ -111,6 +111,46 @@ export interface WriteCondition {
   readonly ifNoneMatch?: string;
 }
 
+/** A multipart upload in progress. */
+export interface Upload {
+  readonly uploadId: string;
+  readonly bucket: BucketName;
+  readonly key: ObjectKey;
+  readonly initiated: Date;
+  readonly owner: AccountId;
+  readonly storageClass: string;
+  readonly headers: ContentHeaders;
+  readonly userMetadata: Readonly<Record<string, string>>;
+  /** The checksum the parts carry and the object will get, as chosen at creation. */
+  readonly checksumAlgorithm?: ChecksumAlgorithm;
+  readonly checksumType?: 'FULL_OBJECT' | 'COMPOSITE';
+}
+
+export interface Part {
+  readonly uploadId: string;
+  readonly partNumber: number;
+  readonly blob: BlobId;
+  readonly size: number;
+  readonly etag: string;
+  readonly lastModified: Date;
+  /** Base64 checksum of the part, in the upload's algorithm. */
+  readonly checksum?: string;
+}
+
+export interface UploadListQuery {
+  readonly prefix: string;
+  readonly delimiter: string;
+  readonly keyMarker: string;
+  readonly uploadIdMarker: string;
+  readonly maxUploads: number;
+}
+
+export interface UploadPage {
+  readonly uploads: readonly Upload[];
+  readonly commonPrefixes: readonly string[];
+  readonly isTruncated: boolean;
+}
+
 export type CreateBucketOutcome = 'created' | 'owned-by-you' | 'owned-by-other';
 
 /**
@@ -146,6 +186,22 @@ export interface Metadata {
   deleteObject(bucket: BucketName, key: ObjectKey): Promise<boolean>;
   listObjects(bucket: BucketName, query: ListQuery): Promise<ListPage>;
 
+  createUpload(upload: Upload): Promise<void>;
+  getUpload(uploadId: string): Promise<Upload | undefined>;
+  /** Adds or replaces a part; NoSuchUpload when the upload is gone (completed or aborted). */
+  putPart(part: Part): Promise<void>;
+  /** Parts in number order after `afterPart`, at most `limit`. */
+  listParts(uploadId: string, afterPart: number, limit: number): Promise<Part[]>;
+  /**
+   * Completes an upload in one transaction: `assemble` sees the parts as committed
+   * and returns the object (or throws an S3Error); the object replaces the current
+   * one, unused parts are queued for deletion, and the upload disappears.
+   */
+  completeUpload(uploadId: string, assemble: (upload: Upload, parts: readonly Part[]) => ObjectRecord): Promise<ObjectRecord>;
+  /** Drops the upload and queues its parts for deletion; false when there was none. */
+  abortUpload(uploadId: string): Promise<boolean>;
+  listUploads(bucket: BucketName, query: UploadListQuery): Promise<UploadPage>;
+
   /** Blobs no longer referenced, waiting for their files to be removed. */
   takeGarbage(limit: number): Promise<BlobId[]>;
   forgetGarbage(ids: readonly BlobId[]): Promise<void>;
@@ -168,6 +224,13 @@ export interface StoredBody {
   readonly digest: BodyDigest;
 }
 
+export interface IngestOptions {
+  readonly declaredLength?: number;
+  readonly checksum?: ChecksumAlgorithm;
+  /** Whether a small body may stay in memory for the metadata row (not for parts). */
+  readonly allowInline?: boolean;
+}
+
 /** Object data: immutable blobs under generated ids. */
 export interface Blobs {
   /**
@@ -175,7 +238,7 @@ export interface Blobs {
    * same pass. Small bodies of known length stay in memory (inline); larger ones
    * go to a blob file that is fsynced before this resolves.
    */
-  ingest(body: Readable, options: { declaredLength?: number; checksum?: ChecksumAlgorithm }): Promise<StoredBody>;
+  ingest(body: Readable, options: IngestOptions): Promise<StoredBody>;
   /** Streams bytes [start, end] (inclusive) of a blob. */
   read(id: BlobId, start: number, end: number): Readable;
   /** Removes a blob that was never committed (a failed write). */

@@ -57,7 +57,7 @@ test('prefixSuccessor is the first string after every string with that prefix', 
 test('keys list in UTF-8 byte order, not UTF-16 order', async () => {
   const keys = ['\u{ff61}', '\u{1f600}', 'a', 'z'];
   const page = await listPage(scanOf(keys), { prefix: '', delimiter: '', after: '', maxKeys: 10 });
-  assert.deepEqual(page.objects.map((o) => o.key), ['a', 'z', '\u{ff61}', '\u{1f600}']);
+  assert.deepEqual(page.entries.map((o) => o.key), ['a', 'z', '\u{ff61}', '\u{1f600}']);
 });
 
 test('delimiter roll-up, markers inside a common prefix, and truncation', async () => {
@@ -65,25 +65,25 @@ test('delimiter roll-up, markers inside a common prefix, and truncation', async 
   const scan = scanOf(keys);
   const all = await listPage(scan, { prefix: '', delimiter: '/', after: '', maxKeys: 1000 });
   assert.deepEqual(all.commonPrefixes, ['a/', 'c/']);
-  assert.deepEqual(all.objects.map((o) => o.key), ['b', 'd']);
+  assert.deepEqual(all.entries.map((o) => o.key), ['b', 'd']);
   assert.equal(all.isTruncated, false);
 
   const first = await listPage(scan, { prefix: '', delimiter: '/', after: '', maxKeys: 2 });
-  assert.deepEqual([...first.commonPrefixes, ...first.objects.map((o) => o.key)], ['a/', 'b']);
+  assert.deepEqual([...first.commonPrefixes, ...first.entries.map((o) => o.key)], ['a/', 'b']);
   assert.equal(first.isTruncated, true);
   assert.equal(first.last, 'b');
   const second = await listPage(scan, { prefix: '', delimiter: '/', after: 'a/', maxKeys: 1 });
-  assert.deepEqual(second.objects.map((o) => o.key), ['b']);
+  assert.deepEqual(second.entries.map((o) => o.key), ['b']);
   const inside = await listPage(scan, { prefix: '', delimiter: '/', after: 'c/x/1', maxKeys: 10 });
-  assert.deepEqual(inside.objects.map((o) => o.key), ['d']);
+  assert.deepEqual(inside.entries.map((o) => o.key), ['d']);
   assert.deepEqual(inside.commonPrefixes, []);
 
   const nested = await listPage(scan, { prefix: 'c/', delimiter: '/', after: '', maxKeys: 10 });
   assert.deepEqual(nested.commonPrefixes, ['c/x/']);
-  assert.deepEqual(nested.objects.map((o) => o.key), ['c/y']);
+  assert.deepEqual(nested.entries.map((o) => o.key), ['c/y']);
   const exact = await listPage(scan, { prefix: '', delimiter: '', after: '', maxKeys: 6 });
   assert.equal(exact.isTruncated, false);
-  assert.equal(exact.objects.length, 6);
+  assert.equal(exact.entries.length, 6);
 });
 
 test('a delimiter page from 200,000 keys reads about as many rows as from 2,000 (invariant 5)', async () => {

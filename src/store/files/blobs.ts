@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { S3Error } from '../../errors.js';
 import { Digester } from '../digest.js';
-import type { BlobId, Blobs, ChecksumAlgorithm, ObjectData, StoredBody } from '../types.js';
+import type { BlobId, Blobs, IngestOptions, ObjectData, StoredBody } from '../types.js';
 
 /** Bodies up to this size live in the metadata row (invariant 6). */
 export const INLINE_MAX = 32 * 1024;
@@ -26,9 +26,9 @@ export class FileBlobs implements Blobs {
     this.root = join(dataDir, 'blobs');
   }
 
-  async ingest(body: Readable, options: { declaredLength?: number; checksum?: ChecksumAlgorithm }): Promise<StoredBody> {
+  async ingest(body: Readable, options: IngestOptions): Promise<StoredBody> {
     const digester = new Digester(options.checksum);
-    if (options.declaredLength !== undefined && options.declaredLength <= INLINE_MAX) {
+    if (options.allowInline !== false && options.declaredLength !== undefined && options.declaredLength <= INLINE_MAX) {
       return this.ingestInline(body, digester, options.declaredLength);
     }
     return this.ingestFile(body, digester);

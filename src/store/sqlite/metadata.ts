@@ -2,8 +2,9 @@ import Database from 'better-sqlite3';
 import { S3Error } from '../../errors.js';
 import { listPage } from '../listing.js';
 import type {
-  AccessKey, Account, AccountId, BlobExtent, BlobId, Bucket, BucketName, Checksum, ContentHeaders, CreateBucketOutcome,
-  ListPage, ListQuery, Metadata, ObjectData, ObjectKey, ObjectRecord, ObjectSummary, WriteCondition,
+  AccessKey, Account, AccountId, BlobExtent, BlobId, Bucket, BucketName, Checksum, ChecksumAlgorithm, ContentHeaders, CreateBucketOutcome,
+  ListPage, ListQuery, Metadata, ObjectData, ObjectKey, ObjectRecord, ObjectSummary, Part, Upload,
+  UploadListQuery, UploadPage, WriteCondition,
 } from '../types.js';
 import { SCHEMA, SCHEMA_VERSION } from './schema.js';
 import { GroupCommit } from './group-commit.js';
@@ -14,6 +15,13 @@ interface ObjectRow {
   extents: string | null; inline: Buffer | null;
 }
 type SummaryRow = Pick<ObjectRow, 'key' | 'version_id' | 'size' | 'etag' | 'last_modified' | 'owner' | 'storage_class'>;
+interface UploadRow {
+  upload_id: string; bucket: string; key: string; initiated: number; owner: string; storage_class: string;
+  headers: string; user_metadata: string; checksum_algorithm: string | null; checksum_type: string | null;
+}
+interface PartRow {
+  upload_id: string; part_number: number; blob: string; size: number; etag: string; last_modified: number; checksum: string | null;
+}
 interface AccountRow { id: string; display_name: string; email: string; created_at: number }
 interface KeyRow { access_key_id: string; secret_key: string; account_id: string; created_at: number }
 interface BucketRow { name: string; owner: string; created_at: number; location: string }
@@ -74,6 +82,23 @@ export class SqliteMetadata implements Metadata {
         'SELECT key, version_id, size, etag, last_modified, owner, storage_class FROM objects WHERE bucket = ? AND key > ? ORDER BY key'),
       scanFrom: db.prepare<[string, string], SummaryRow>(
         'SELECT key, version_id, size, etag, last_modified, owner, storage_class FROM objects WHERE bucket = ? AND key >= ? ORDER BY key'),
+      insertUpload: db.prepare(`INSERT INTO uploads (upload_id, bucket, key, initiated, owner, storage_class, headers,
+          user_metadata, checksum_algorithm, checksum_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      upload: db.prepare<[string], UploadRow>('SELECT * FROM uploads WHERE upload_id = ?'),
+      deleteUpload: db.prepare('DELETE FROM uploads WHERE upload_id = ?'),
+      uploadsOfBucket: db.prepare<[string], { upload_id: string }>('SELECT upload_id FROM uploads WHERE bucket = ?'),
+      uploadsAfter: db.prepare<[string, string], UploadRow>('SELECT * FROM uploads WHERE bucket = ? AND key > ? ORDER BY key, upload_id'),
+      uploadsFrom: db.prepare<[string, string], UploadRow>('SELECT * FROM uploads WHERE bucket = ? AND key >= ? ORDER BY key, upload_id'),
+      uploadsOfKeyAfter: db.prepare<[string, string, string], UploadRow>(
+        'SELECT * FROM uploads WHERE bucket = ? AND key = ? AND upload_id > ? ORDER BY upload_id'),
+      part: db.prepare<[string, number], PartRow>('SELECT * FROM parts WHERE upload_id = ? AND part_number = ?'),
+      upsertPart: db.prepare(`INSERT INTO parts (upload_id, part_number, blob, size, etag, last_modified, checksum)
+        VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(upload_id, part_number) DO UPDATE SET blob = excluded.blob,
+        size = excluded.size, etag = excluded.etag, last_modified = excluded.last_modified, checksum = excluded.checksum`),
+      partsAfter: db.prepare<[string, number, number], PartRow>(
+        'SELECT * FROM parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?'),
+      allParts: db.prepare<[string], PartRow>('SELECT * FROM parts WHERE upload_id = ? ORDER BY part_number'),
+      deleteParts: db.prepare('DELETE FROM parts WHERE upload_id = ?'),
       insertBlob: db.prepare('INSERT INTO blobs (id) VALUES (?)'),
       killBlob: db.prepare('UPDATE blobs SET dead = 1 WHERE id = ?'),
       deadBlobs: db.prepare<[number], { id: string }>('SELECT id FROM blobs WHERE dead = 1 LIMIT ?'),
@@ -137,6 +162,8 @@ export class SqliteMetadata implements Metadata {
     await this.writes.run(() => {
       if (!this.q.bucket.get(name)) throw new S3Error('NoSuchBucket', undefined, { BucketName: name });
       if (this.q.bucketHasObjects.get(name)) throw new S3Error('BucketNotEmpty', undefined, { BucketName: name });
+      // Unfinished uploads do not keep a bucket alive; they go with it.
+      for (const { upload_id } of this.q.uploadsOfBucket.all(name)) this.dropUpload(upload_id, new Set());
       this.q.deleteBucket.run(name);
     });
   }
@@ -153,15 +180,26 @@ export class SqliteMetadata implements Metadata {
       checkCondition(current, condition, r.key);
       if (current) this.killBlobsOf(current);
       if (r.data.kind === 'blobs') for (const e of r.data.extents) this.q.insertBlob.run(e.blob);
-      this.q.upsertObject.run({
+      this.writeObject(r);
+    });
+  }
+
+  private writeObject(r: ObjectRecord): void {
+    this.q.upsertObject.run({
         bucket: r.bucket, key: r.key, version_id: r.versionId, size: r.size, etag: r.etag,
         last_modified: r.lastModified.getTime(), owner: r.owner, storage_class: r.storageClass,
         headers: JSON.stringify(r.headers), user_metadata: JSON.stringify(r.userMetadata),
         checksum: r.checksum ? JSON.stringify(r.checksum) : null,
         extents: r.data.kind === 'blobs' ? JSON.stringify(r.data.extents) : null,
         inline: r.data.kind === 'inline' ? r.data.bytes : null,
-      });
     });
+  }
+
+  /** Removes an upload and its parts; part blobs not in `keep` are queued for deletion. */
+  private dropUpload(uploadId: string, keep: ReadonlySet<string>): void {
+    for (const part of this.q.allParts.all(uploadId)) if (!keep.has(part.blob)) this.q.killBlob.run(part.blob);
+    this.q.deleteParts.run(uploadId);
+    this.q.deleteUpload.run(uploadId);
   }
 
   async deleteObject(bucket: BucketName, key: ObjectKey): Promise<boolean> {
@@ -183,7 +221,73 @@ export class SqliteMetadata implements Metadata {
         yield toSummary(row);
       }
     }
-    return listPage(scan, query);
+    const page = await listPage(scan, query);
+    return { objects: page.entries, commonPrefixes: page.commonPrefixes, isTruncated: page.isTruncated, ...(page.last !== undefined ? { last: page.last } : {}) };
+  }
+
+  async createUpload(u: Upload): Promise<void> {
+    await this.writes.run(() => {
+      if (!this.q.bucket.get(u.bucket)) throw new S3Error('NoSuchBucket', undefined, { BucketName: u.bucket });
+      this.q.insertUpload.run(u.uploadId, u.bucket, u.key, u.initiated.getTime(), u.owner, u.storageClass,
+        JSON.stringify(u.headers), JSON.stringify(u.userMetadata), u.checksumAlgorithm ?? null, u.checksumType ?? null);
+    });
+  }
+
+  async getUpload(uploadId: string): Promise<Upload | undefined> {
+    const row = this.q.upload.get(uploadId);
+    return row && toUpload(row);
+  }
+
+  async putPart(p: Part): Promise<void> {
+    await this.writes.run(() => {
+      if (!this.q.upload.get(p.uploadId)) throw new S3Error('NoSuchUpload', undefined, { UploadId: p.uploadId });
+      const previous = this.q.part.get(p.uploadId, p.partNumber);
+      if (previous) this.q.killBlob.run(previous.blob);
+      this.q.insertBlob.run(p.blob);
+      this.q.upsertPart.run(p.uploadId, p.partNumber, p.blob, p.size, p.etag, p.lastModified.getTime(), p.checksum ?? null);
+    });
+  }
+
+  async listParts(uploadId: string, afterPart: number, limit: number): Promise<Part[]> {
+    return this.q.partsAfter.all(uploadId, afterPart, limit).map(toPart);
+  }
+
+  async completeUpload(uploadId: string, assemble: (upload: Upload, parts: readonly Part[]) => ObjectRecord): Promise<ObjectRecord> {
+    return this.writes.run(() => {
+      const row = this.q.upload.get(uploadId);
+      if (!row) throw new S3Error('NoSuchUpload', undefined, { UploadId: uploadId });
+      const record = assemble(toUpload(row), this.q.allParts.all(uploadId).map(toPart));
+      if (!this.q.bucket.get(record.bucket)) throw new S3Error('NoSuchBucket', undefined, { BucketName: record.bucket });
+      const used = new Set(record.data.kind === 'blobs' ? record.data.extents.map((e) => e.blob) : []);
+      const current = this.q.object.get(record.bucket, record.key);
+      if (current) this.killBlobsOf(current);
+      this.dropUpload(uploadId, used);
+      this.writeObject(record);
+      return record;
+    });
+  }
+
+  async abortUpload(uploadId: string): Promise<boolean> {
+    return this.writes.run(() => {
+      if (!this.q.upload.get(uploadId)) return false;
+      this.dropUpload(uploadId, new Set());
+      return true;
+    });
+  }
+
+  async listUploads(bucket: BucketName, query: UploadListQuery): Promise<UploadPage> {
+    const q = this.q;
+    // Within the marker's own key, only uploads after the upload-id marker remain.
+    function* scan(from: string, inclusive: boolean): Iterable<Upload & { key: string }> {
+      if (!inclusive && from === query.keyMarker && query.uploadIdMarker !== '') {
+        for (const row of q.uploadsOfKeyAfter.iterate(bucket, from, query.uploadIdMarker)) yield toUpload(row);
+      }
+      for (const row of (inclusive ? q.uploadsFrom : q.uploadsAfter).iterate(bucket, from)) yield toUpload(row);
+    }
+    const page = await listPage(scan, {
+      prefix: query.prefix, delimiter: query.delimiter, after: query.keyMarker, maxKeys: query.maxUploads,
+    });
+    return { uploads: page.entries, commonPrefixes: page.commonPrefixes, isTruncated: page.isTruncated };
   }
 
   async takeGarbage(limit: number): Promise<BlobId[]> {
@@ -220,6 +324,21 @@ function checkCondition(current: ObjectRow | undefined, condition: WriteConditio
   }
 }
 
+function toUpload(r: UploadRow): Upload {
+  return {
+    uploadId: r.upload_id, bucket: r.bucket, key: r.key, initiated: new Date(r.initiated), owner: r.owner,
+    storageClass: r.storage_class, headers: JSON.parse(r.headers) as ContentHeaders,
+    userMetadata: JSON.parse(r.user_metadata) as Record<string, string>,
+    ...(r.checksum_algorithm !== null ? { checksumAlgorithm: r.checksum_algorithm as ChecksumAlgorithm } : {}),
+    ...(r.checksum_type !== null ? { checksumType: r.checksum_type as 'FULL_OBJECT' | 'COMPOSITE' } : {}),
+  };
+}
+function toPart(r: PartRow): Part {
+  return {
+    uploadId: r.upload_id, partNumber: r.part_number, blob: r.blob, size: r.size, etag: r.etag,
+    lastModified: new Date(r.last_modified), ...(r.checksum !== null ? { checksum: r.checksum } : {}),
+  };
+}
 function toAccount(r: AccountRow | undefined): Account | undefined {
   return r && { id: r.id, displayName: r.display_name, email: r.email, createdAt: new Date(r.created_at) };
 }

@@ -43,6 +43,30 @@ CREATE TABLE IF NOT EXISTS objects (
   inline BLOB,
   UNIQUE (bucket, key)
 );
+CREATE TABLE IF NOT EXISTS uploads (
+  upload_id TEXT PRIMARY KEY,
+  bucket TEXT NOT NULL,
+  key TEXT NOT NULL,
+  initiated INTEGER NOT NULL,
+  owner TEXT NOT NULL,
+  storage_class TEXT NOT NULL,
+  headers TEXT NOT NULL,
+  user_metadata TEXT NOT NULL,
+  checksum_algorithm TEXT,
+  checksum_type TEXT
+);
+-- Upload ids sort in initiation order, so (key, upload_id) is S3's listing order.
+CREATE INDEX IF NOT EXISTS uploads_by_key ON uploads(bucket, key, upload_id);
+CREATE TABLE IF NOT EXISTS parts (
+  upload_id TEXT NOT NULL,
+  part_number INTEGER NOT NULL,
+  blob TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  etag TEXT NOT NULL,
+  last_modified INTEGER NOT NULL,
+  checksum TEXT,
+  PRIMARY KEY (upload_id, part_number)
+) WITHOUT ROWID;
 -- Every blob file that committed metadata knows; dead ones wait for their file to be removed.
 CREATE TABLE IF NOT EXISTS blobs (
   id TEXT PRIMARY KEY,
