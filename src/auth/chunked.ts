@@ -202,7 +202,8 @@ export class AwsChunkedDecoder extends Transform {
   private startChunk(header: string): void {
     const semi = header.indexOf(';');
     const sizeHex = semi < 0 ? header : header.slice(0, semi);
-    if (!/^[0-9a-fA-F]{1,15}$/.test(sizeHex)) throw malformed(`invalid chunk size "${sizeHex.slice(0, 32)}"`);
+    // Leading zeros are legal hex; 15 significant digits already exceed any length we accept.
+    if (!/^0*[0-9a-fA-F]{1,15}$/.test(sizeHex)) throw malformed(`invalid chunk size "${sizeHex.slice(0, 32)}"`);
     const size = parseInt(sizeHex, 16);
     let signature: string | undefined;
     if (semi >= 0) {

@@ -24,7 +24,7 @@ export interface Route {
 export function parseTarget(url: string, host: string | undefined, domains: readonly string[]): RequestTarget {
   const q = url.indexOf('?');
   const rawPath = q < 0 ? url : url.slice(0, q);
-  const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+  const query = parseQuery(q < 0 ? '' : url.slice(q + 1));
   let path: string;
   try {
     path = decodeURIComponent(rawPath);
@@ -42,6 +42,28 @@ export function parseTarget(url: string, host: string | undefined, domains: read
   if (slash < 0) return { bucket: path.slice(1), query, path };
   const key = path.slice(slash + 1);
   return { bucket: path.slice(1, slash), ...(key ? { key } : {}), query, path };
+}
+
+/**
+ * Decodes a query string the way SigV4 canonicalises it: `%XX` escapes only, a
+ * `+` stays a plus (URLSearchParams would make it a space, so that what is
+ * routed could differ from what was signed).
+ */
+function parseQuery(raw: string): URLSearchParams {
+  const query = new URLSearchParams();
+  if (raw === '') return query;
+  for (const pair of raw.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const name = eq < 0 ? pair : pair.slice(0, eq);
+    const value = eq < 0 ? '' : pair.slice(eq + 1);
+    try {
+      query.append(decodeURIComponent(name), decodeURIComponent(value));
+    } catch {
+      throw new S3Error('InvalidURI');
+    }
+  }
+  return query;
 }
 
 function bucketFromHost(host: string | undefined, domains: readonly string[]): string | undefined {

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -471,6 +471,30 @@ test('anonymous requests may send unsigned aws-chunked bodies but not signed one
   assert.equal(auth.trailers.get('x-amz-checksum-crc32'), 'NhCmhg==');
   const signedMode = fakeRequest('PUT', '/b/k', [['Host', 'h'], ['x-amz-content-sha256', 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD'], ['x-amz-decoded-content-length', '5']]);
   await rejects(authenticate(signedMode, lookup), 'InvalidRequest');
+});
+
+test('a client hanging up mid-body: IncompleteBody, even when noticed late (real socket)', async (t) => {
+  let settle: (v: unknown) => void = () => {};
+  const outcome = new Promise<unknown>((resolve) => { settle = resolve; });
+  const server = createServer((req, res) => {
+    void (async () => {
+      const auth = await authenticate(req, lookup);
+      // Nobody listens to the body until the connection is gone: must not crash the process.
+      if (!req.destroyed) await new Promise((r) => req.once('close', r));
+      await new Promise((r) => setTimeout(r, 10));
+      settle(await readAll(auth).then(() => 'completed', (e: unknown) => e));
+      res.destroy();
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => server.close());
+  const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+  socket.on('error', () => {});
+  socket.write('PUT /b/k HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789');
+  setTimeout(() => socket.destroy(), 50);
+  const e = await outcome;
+  assert.ok(e instanceof S3Error, String(e));
+  assert.equal(e.code, 'IncompleteBody');
 });
 
 // ---------------------------------------------------------------------------

@@ -164,6 +164,7 @@ test('oversized or malformed chunk headers fail instead of buffering', async () 
   await rejectsWith(decode([Buffer.from('ffffffffffffffffffff\r\n')], { decodedLength: 10, trailer: false }), 'InvalidRequest');
   await rejectsWith(decode([Buffer.from('3\r\nabcX\r\n0\r\n\r\n')], { decodedLength: 3, trailer: false }), 'InvalidRequest');
   await rejectsWith(decode([Buffer.from('3\r\nabc\r\n0\r\n\r\nextra')], { decodedLength: 3, trailer: false }), 'InvalidRequest');
+  assert.equal((await decode([Buffer.from('0000000000000000003\r\nabc\r\n0\r\n\r\n')], { decodedLength: 3, trailer: false })).data.toString(), 'abc');
   // A signature line just under the bound still works.
   const padded = Buffer.from(`3;x=${'y'.repeat(MAX_CHUNK_HEADER_BYTES - 10)}\r\nabc\r\n0\r\n\r\n`);
   assert.equal((await decode(slices(padded, 333), { decodedLength: 3, trailer: false })).data.toString(), 'abc');

@@ -66,9 +66,10 @@ export class FileBlobs implements Blobs {
       }
       await inFlight;
       if (batch.length > 0) await writeAll(handle, batch);
-      await handle.sync();
+      // Both must be durable before the metadata commit; issued together, the file
+      // system can often satisfy them with one journal commit.
+      await Promise.all([handle.sync(), syncDir(dir)]);
       await handle.close();
-      await syncDir(dir);
     } catch (err) {
       await handle.close().catch(() => undefined);
       await unlink(path).catch(() => undefined);

@@ -1,0 +1,205 @@
+/**
+ * `npm run bench`: PUT/GET/HEAD/DELETE/LIST throughput and latency for Cairn and,
+ * in the same run on the same machine, for a bare Node.js streaming server (the
+ * ceiling). Prints ratios to the ceiling, each server's CPU time and peak RSS.
+ *
+ * BENCH_SCALE (default 1) multiplies request counts; BENCH_SIZES picks sizes
+ * (e.g. "4k,1m" to skip 256 MiB).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const REPO = join(HERE, '..', '..');
+const KEY = { accessKeyId: 'BENCHROOTKEY00000001', secretAccessKey: 'bench-secret-key-000000000000000000000000' };
+const BUCKET = 'bench';
+const SCALE = Number(process.env.BENCH_SCALE ?? '1');
+const SIZES = (process.env.BENCH_SIZES ?? '4k,1m,256m').split(',');
+
+type Op = 'PUT' | 'GET' | 'HEAD' | 'DELETE' | 'LIST';
+
+interface Server {
+  readonly name: 'cairn' | 'bare';
+  readonly endpoint: string;
+  readonly child: ChildProcess;
+  readonly dir: string;
+  /** The URL for one request (presigned for Cairn, plain for the bare server). */
+  url(op: Op, key: string): Promise<string>;
+}
+
+async function startProcess(args: string[], env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; endpoint: string }> {
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
+  });
+  child.stdout!.resume();
+  return { child, endpoint };
+}
+
+async function startCairn(): Promise<Server> {
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-bench-'));
+  const { child, endpoint } = await startProcess([join(REPO, 'bin', 'cairn.js'), 'server', '--data', dir, '--port', '0'], {
+    CAIRN_ROOT_ACCESS_KEY: KEY.accessKeyId, CAIRN_ROOT_SECRET_KEY: KEY.secretAccessKey,
+  });
+  const client = new S3Client({
+    endpoint, region: 'us-east-1', forcePathStyle: true, credentials: KEY,
+    requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  const sign = (op: Op, Key: string): Promise<string> => {
+    const options = { expiresIn: 3600 };
+    switch (op) {
+      case 'PUT': return getSignedUrl(client, new PutObjectCommand({ Bucket: BUCKET, Key }), options);
+      case 'GET': return getSignedUrl(client, new GetObjectCommand({ Bucket: BUCKET, Key }), options);
+      case 'HEAD': return getSignedUrl(client, new HeadObjectCommand({ Bucket: BUCKET, Key }), options);
+      case 'DELETE': return getSignedUrl(client, new DeleteObjectCommand({ Bucket: BUCKET, Key }), options);
+      case 'LIST': return getSignedUrl(client, new ListObjectsV2Command({ Bucket: BUCKET }), options);
+    }
+  };
+  return { name: 'cairn', endpoint, child, dir, url: sign };
+}
+
+async function startBare(): Promise<Server> {
+  const dir = mkdtempSync(join(tmpdir(), 'bare-bench-'));
+  const { child, endpoint } = await startProcess([join(HERE, 'bare-server.js'), dir], {});
+  return { name: 'bare', endpoint, child, dir, url: async (op, key) => `${endpoint}/${encodeURIComponent(key)}${op === 'LIST' ? '?list-type=2' : ''}` };
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : 0;
+}
+
+interface Cell {
+  readonly requests: number;
+  readonly seconds: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly bytes: number;
+  readonly cpu: number;
+  readonly peakRss: number;
+}
+
+function send(agent: Agent, method: string, url: string, body: Buffer | undefined): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const method2 = method === 'LIST' ? 'GET' : method;
+    const req = request(url, { method: method2, agent, headers: body ? { 'Content-Length': body.length } : {} }, (res) => {
+      let bytes = 0;
+      res.on('data', (d: Buffer) => { bytes += d.length; });
+      res.on('end', () => {
+        if ((res.statusCode ?? 500) >= 300) reject(new Error(`${method} ${url} → ${res.statusCode}`));
+        else resolve(bytes);
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function measure(server: Server, op: Op, keys: readonly string[], body: Buffer | undefined, concurrency: number): Promise<Cell> {
+  const urls = await Promise.all(keys.map((k) => server.url(op, k)));
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const pid = server.child.pid!;
+  const latencies: number[] = [];
+  let bytes = 0;
+  let next = 0;
+  let peakRss = rssMiB(pid);
+  const sampler = setInterval(() => { peakRss = Math.max(peakRss, rssMiB(pid)); }, 50);
+  const cpuBefore = cpuSeconds(pid);
+  const started = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < urls.length) {
+      const url = urls[next++]!;
+      const t = performance.now();
+      const received = await send(agent, op, url, body);
+      bytes += received;
+      latencies.push(performance.now() - t);
+    }
+  }));
+  const seconds = (performance.now() - started) / 1000;
+  clearInterval(sampler);
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
+  return {
+    requests: urls.length, seconds, p50: at(0.5), p99: at(0.99), bytes: body ? body.length * urls.length : bytes,
+    cpu: cpuSeconds(pid) - cpuBefore, peakRss: Math.max(peakRss, rssMiB(pid)),
+  };
+}
+
+interface Scenario {
+  readonly label: string;
+  readonly size: number;
+  readonly count: number;
+  readonly concurrency: readonly number[];
+}
+
+const SCENARIOS: Record<string, Scenario> = {
+  '4k': { label: '4 KiB', size: 4096, count: 2000, concurrency: [1, 32] },
+  '1m': { label: '1 MiB', size: 1024 * 1024, count: 200, concurrency: [1, 8] },
+  '256m': { label: '256 MiB', size: 256 * 1024 * 1024, count: 4, concurrency: [1, 2] },
+};
+
+function fmt(n: number, digits = 1): string {
+  return n.toFixed(digits).padStart(9);
+}
+
+async function main(): Promise<void> {
+  const servers = [await startCairn(), await startBare()];
+  const rows: string[] = [];
+  const header = `${'op'.padEnd(7)}${'size'.padEnd(9)}${'conc'.padStart(5)} | ${'cairn req/s'.padStart(11)} ${'MiB/s'.padStart(9)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)} ${'cpu s'.padStart(7)} ${'rss MiB'.padStart(8)} | ${'bare req/s'.padStart(10)} ${'MiB/s'.padStart(9)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)} ${'cpu s'.padStart(7)} | ${'ratio'.padStart(6)}`;
+  console.log(header);
+  console.log('-'.repeat(header.length));
+  try {
+    for (const name of SIZES) {
+      const s = SCENARIOS[name];
+      if (!s) throw new Error(`unknown size ${name}; choose from ${Object.keys(SCENARIOS).join(',')}`);
+      const body = Buffer.alloc(s.size, 'cairn-bench-');
+      const count = Math.max(2, Math.round(s.count * SCALE));
+      for (const concurrency of s.concurrency) {
+        const keys = Array.from({ length: count }, (_, i) => `bench/${name}/c${concurrency}/obj-${String(i).padStart(6, '0')}`);
+        const ops: Op[] = name === '4k' ? ['PUT', 'LIST', 'HEAD', 'GET', 'DELETE'] : ['PUT', 'HEAD', 'GET', 'DELETE'];
+        for (const op of ops) {
+          const opKeys = op === 'LIST' ? keys.slice(0, Math.max(2, Math.round(100 * SCALE))) : keys;
+          const cells: Cell[] = [];
+          for (const server of servers) cells.push(await measure(server, op, opKeys, op === 'PUT' ? body : undefined, concurrency));
+          const [c, b] = cells as [Cell, Cell];
+          const rate = (x: Cell): number => x.requests / x.seconds;
+          const mib = (x: Cell): number => x.bytes / x.seconds / 1024 / 1024;
+          const line = `${op.padEnd(7)}${s.label.padEnd(9)}${String(concurrency).padStart(5)} | ${fmt(rate(c)).padStart(11)} ${fmt(mib(c))} ${fmt(c.p50, 2)} ${fmt(c.p99, 2)} ${c.cpu.toFixed(2).padStart(7)} ${c.peakRss.toFixed(0).padStart(8)} | ${fmt(rate(b)).padStart(10)} ${fmt(mib(b))} ${fmt(b.p50, 2)} ${fmt(b.p99, 2)} ${b.cpu.toFixed(2).padStart(7)} | ${(rate(c) / rate(b)).toFixed(2).padStart(6)}`;
+          console.log(line);
+          rows.push(line);
+        }
+      }
+    }
+  } finally {
+    for (const server of servers) {
+      server.child.kill('SIGTERM');
+      rmSync(server.dir, { recursive: true, force: true });
+    }
+  }
+  console.log('\nratio = Cairn requests per second / bare server requests per second (same run, same machine).');
+  console.log('LIST on the bare server is a readdir; on Cairn a ListObjectsV2 page of up to 1000 keys.');
+}
+
+await main();
