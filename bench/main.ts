@@ -4,7 +4,8 @@
  * ceiling). Prints ratios to the ceiling, each server's CPU time and peak RSS.
  *
  * BENCH_SCALE (default 1) multiplies request counts; BENCH_SIZES picks sizes
- * (e.g. "4k,1m" to skip 256 MiB).
+ * (e.g. "4k,1m" to skip 256 MiB); BENCH_NODE_ARGS passes Node flags to the Cairn
+ * process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -51,7 +52,8 @@ async function startProcess(args: string[], env: NodeJS.ProcessEnv): Promise<{ c
 
 async function startCairn(): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-bench-'));
-  const { child, endpoint } = await startProcess([join(REPO, 'bin', 'cairn.js'), 'server', '--data', dir, '--port', '0'], {
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const { child, endpoint } = await startProcess([...nodeArgs, join(REPO, 'bin', 'cairn.js'), 'server', '--data', dir, '--port', '0'], {
     CAIRN_ROOT_ACCESS_KEY: KEY.accessKeyId, CAIRN_ROOT_SECRET_KEY: KEY.secretAccessKey,
   });
   const client = new S3Client({

@@ -1,29 +1,36 @@
-import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { createReadStream, existsSync, mkdirSync } from 'node:fs';
+import { open, readdir, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { S3Error } from '../../errors.js';
 import { Digester } from '../digest.js';
 import type { BlobId, Blobs, IngestOptions, ObjectData, StoredBody } from '../types.js';
 
 /** Bodies up to this size live in the metadata row (invariant 6). */
 export const INLINE_MAX = 32 * 1024;
-/** Writes are gathered into batches of this size: fewer syscalls, one in flight while the next fills. */
+/** Bytes a blob write may have waiting behind the one in flight. */
 const WRITE_BATCH = 1024 * 1024;
+/** Blobs sit in 4096 folders named by their id's first three hex digits, all made when the store opens. */
+const FANOUT_CHARS = 3;
 const READ_BUFFER = 256 * 1024;
 
 /**
- * Blob files under generated ids, fanned out as blobs/ab/cd/abcd… so that any
- * key is safe (invariant 3). A file is fsynced, and so is its folder, before
- * ingest resolves (invariant 1).
+ * Blob files under generated ids, fanned out as blobs/abc/abc…, so that any key
+ * is safe (invariant 3). A file is fsynced, and so is its folder, before ingest
+ * resolves (invariant 1).
  */
 export class FileBlobs implements Blobs {
   private readonly root: string;
-  private readonly knownDirs = new Set<string>();
 
   constructor(dataDir: string) {
     this.root = join(dataDir, 'blobs');
+    const folders = 16 ** FANOUT_CHARS;
+    if (existsSync(join(this.root, (folders - 1).toString(16)))) return;
+    for (let i = 0; i < folders; i++) {
+      mkdirSync(join(this.root, i.toString(16).padStart(FANOUT_CHARS, '0')), { recursive: true });
+    }
   }
 
   async ingest(body: Readable, options: IngestOptions): Promise<StoredBody> {
@@ -46,26 +53,11 @@ export class FileBlobs implements Blobs {
 
   private async ingestFile(body: Readable, digester: Digester): Promise<StoredBody> {
     const id = randomBytes(16).toString('hex');
-    const dir = await this.dirFor(id);
+    const dir = join(this.root, id.slice(0, FANOUT_CHARS));
     const path = join(dir, id);
     const handle = await open(path, 'wx', 0o600);
     try {
-      let batch: Buffer[] = [];
-      let batchBytes = 0;
-      let inFlight: Promise<unknown> = Promise.resolve();
-      for await (const chunk of body as AsyncIterable<Buffer>) {
-        digester.update(chunk);
-        batch.push(chunk);
-        batchBytes += chunk.length;
-        if (batchBytes >= WRITE_BATCH) {
-          await inFlight;
-          inFlight = writeAll(handle, batch);
-          batch = [];
-          batchBytes = 0;
-        }
-      }
-      await inFlight;
-      if (batch.length > 0) await writeAll(handle, batch);
+      await pipeline(body, new BlobSink(handle, digester));
       // Both must be durable before the metadata commit; issued together, the file
       // system can often satisfy them with one journal commit.
       await Promise.all([handle.sync(), syncDir(dir)]);
@@ -92,29 +84,38 @@ export class FileBlobs implements Blobs {
   }
 
   async *list(): AsyncIterable<{ id: BlobId; mtimeMs: number }> {
-    for (const a of await readdirOrEmpty(this.root)) {
-      for (const b of await readdirOrEmpty(join(this.root, a))) {
-        const dir = join(this.root, a, b);
-        for (const name of await readdirOrEmpty(dir)) {
-          const info = await stat(join(dir, name)).catch(() => undefined);
-          if (info) yield { id: name, mtimeMs: info.mtimeMs };
-        }
+    for (const folder of await readdirOrEmpty(this.root)) {
+      const dir = join(this.root, folder);
+      for (const name of await readdirOrEmpty(dir)) {
+        const info = await stat(join(dir, name)).catch(() => undefined);
+        if (info) yield { id: name, mtimeMs: info.mtimeMs };
       }
     }
   }
 
   private pathOf(id: BlobId): string {
     if (!/^[0-9a-f]{32}$/.test(id)) throw new Error(`invalid blob id ${id}`);
-    return join(this.root, id.slice(0, 2), id.slice(2, 4), id);
+    return join(this.root, id.slice(0, FANOUT_CHARS), id);
+  }
+}
+
+/**
+ * Hashes and writes what a body stream delivers, chunk by chunk as it arrives
+ * (no re-buffering), gathering what piles up behind a write into one writev.
+ */
+class BlobSink extends Writable {
+  constructor(private readonly handle: FileHandle, private readonly digester: Digester) {
+    super({ highWaterMark: WRITE_BATCH });
   }
 
-  private async dirFor(id: BlobId): Promise<string> {
-    const dir = join(this.root, id.slice(0, 2), id.slice(2, 4));
-    if (!this.knownDirs.has(dir)) {
-      await mkdir(dir, { recursive: true });
-      this.knownDirs.add(dir);
-    }
-    return dir;
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+    this._writev([{ chunk }], done);
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], done: (error?: Error | null) => void): void {
+    const buffers = chunks.map((c) => c.chunk);
+    for (const b of buffers) this.digester.update(b);
+    writeAll(this.handle, buffers).then(() => done(), done);
   }
 }
 

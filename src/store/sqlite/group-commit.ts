@@ -1,3 +1,4 @@
+import { open, type FileHandle } from 'node:fs/promises';
 import type Database from 'better-sqlite3';
 
 interface Pending {
@@ -11,20 +12,26 @@ interface Pending {
  * transaction, so many concurrent requests share one fsync. Each write runs in
  * its own savepoint, so one that throws (a failed precondition) is rolled back
  * alone and the others still commit.
+ *
+ * The connection runs with synchronous=NORMAL, so COMMIT only write()s the WAL
+ * frames; the fsync that makes them durable is issued here on the thread pool,
+ * and callers are answered only after it. The event loop never waits on the
+ * disk, yet no caller hears of a commit before it is durable. (Other readers can
+ * see a commit in the few milliseconds before its fsync completes.)
  */
 export class GroupCommit {
   private queue: Pending[] = [];
   private scheduled = false;
-  private idle: Promise<void> = Promise.resolve();
-  private markIdle: () => void = () => undefined;
+  private inFlight = new Set<Promise<void>>();
   private readonly begin;
   private readonly commit;
   private readonly rollback;
   private readonly savepoint;
   private readonly release;
   private readonly rollbackTo;
+  private wal: Promise<FileHandle> | undefined;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(private readonly db: Database.Database, private readonly walPath: string) {
     this.begin = db.prepare('BEGIN IMMEDIATE');
     this.commit = db.prepare('COMMIT');
     this.rollback = db.prepare('ROLLBACK');
@@ -38,18 +45,27 @@ export class GroupCommit {
       this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
       if (!this.scheduled) {
         this.scheduled = true;
-        this.idle = new Promise((done) => { this.markIdle = done; });
-        setImmediate(() => this.flush());
+        setImmediate(() => this.track(this.flush()));
       }
     });
   }
 
-  /** Resolves once every queued write has been committed or rejected. */
-  drain(): Promise<void> {
-    return this.idle;
+  /** Resolves once every queued write has been committed (and synced) or rejected. */
+  async drain(): Promise<void> {
+    while (this.scheduled || this.inFlight.size > 0) {
+      await Promise.all(this.inFlight);
+      if (this.scheduled) await new Promise((r) => setImmediate(r));
+    }
+    if (this.wal) await (await this.wal).close();
+    this.wal = undefined;
   }
 
-  private flush(): void {
+  private track(p: Promise<void>): void {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+  }
+
+  private async flush(): Promise<void> {
     const batch = this.queue;
     this.queue = [];
     this.scheduled = false;
@@ -68,10 +84,10 @@ export class GroupCommit {
         }
       }
       this.commit.run();
+      if (outcomes.some((o) => o.ok)) await this.syncWal();
     } catch (err) {
       if (this.db.inTransaction) this.rollback.run();
       for (const item of batch) item.reject(err);
-      this.markIdle();
       return;
     }
     batch.forEach((item, i) => {
@@ -79,6 +95,11 @@ export class GroupCommit {
       if (outcome.ok) item.resolve(outcome.value);
       else item.reject(outcome.value);
     });
-    this.markIdle();
+  }
+
+  private async syncWal(): Promise<void> {
+    // The WAL file keeps its inode while this connection is open, so one handle serves.
+    this.wal ??= open(this.walPath, 'r');
+    await (await this.wal).sync();
   }
 }
