@@ -4,7 +4,8 @@
  * ceiling). Prints ratios to the ceiling, each server's CPU time and peak RSS.
  *
  * BENCH_SCALE (default 1) multiplies request counts; BENCH_SIZES picks sizes
- * (e.g. "4k,1m" to skip 256 MiB); BENCH_NODE_ARGS passes Node flags to the Cairn
+ * (e.g. "4k,1m" to skip 256 MiB); BENCH_OPS keeps only
+ * some operations besides the PUTs that load the data (e.g. "HEAD,GET"); BENCH_NODE_ARGS passes Node flags to the Cairn
  * process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -23,6 +24,7 @@ const KEY = { accessKeyId: 'BENCHROOTKEY00000001', secretAccessKey: 'bench-secre
 const BUCKET = 'bench';
 const SCALE = Number(process.env.BENCH_SCALE ?? '1');
 const SIZES = (process.env.BENCH_SIZES ?? '4k,1m,256m').split(',');
+const ONLY_OPS = process.env.BENCH_OPS?.split(',');
 
 type Op = 'PUT' | 'GET' | 'HEAD' | 'DELETE' | 'LIST';
 
@@ -182,6 +184,7 @@ async function main(): Promise<void> {
         const keys = Array.from({ length: count }, (_, i) => `bench/${name}/c${concurrency}/obj-${String(i).padStart(6, '0')}`);
         const ops: Op[] = name === '4k' ? ['PUT', 'LIST', 'HEAD', 'GET', 'DELETE'] : ['PUT', 'HEAD', 'GET', 'DELETE'];
         for (const op of ops) {
+          if (ONLY_OPS && op !== 'PUT' && !ONLY_OPS.includes(op)) continue;
           const opKeys = op === 'LIST' ? keys.slice(0, Math.max(2, Math.round(100 * SCALE))) : keys;
           const cells: Cell[] = [];
           for (const server of servers) cells.push(await measure(server, op, opKeys, op === 'PUT' ? body : undefined, concurrency));

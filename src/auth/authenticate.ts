@@ -1,7 +1,7 @@
 /**
  * Who sent this request, and the payload they meant: SigV4 Authorization header,
- * SigV4 presigned query, or nobody (anonymous; authorization decides elsewhere).
- * SigV2 is recognised and has its own branch, which answers NotImplemented for now.
+ * SigV4 presigned query, SigV2 Authorization header, SigV2 presigned query, or
+ * nobody (anonymous; authorization decides elsewhere).
  *
  * Never reads the body: the returned stream is wired (verification, aws-chunked
  * decoding) but data only flows when the API layer consumes it.
@@ -30,12 +30,25 @@ import {
   type Credential,
   type HeaderValues,
 } from './sigv4.js';
+import {
+  amzHeadersOf,
+  canonicalizedResource,
+  parseAuthorizationV2,
+  signV2,
+  stringToSignBytes,
+  stringToSignV2,
+} from './sigv2.js';
 import type { Authenticated, SecretLookup, SigningKey } from './types.js';
 
 export interface AuthOptions {
   now?: () => Date;
   /** Allowed distance between the request's date and ours; S3 uses 15 minutes. */
   maxSkewMs?: number;
+  /**
+   * The bucket named by the Host header (virtual-hosted-style addressing), if any.
+   * SigV2 signs it in front of the path; SigV4 signs the Host header itself.
+   */
+  hostBucket?: string | undefined;
 }
 
 const DEFAULT_MAX_SKEW_MS = 15 * 60 * 1000;
@@ -52,6 +65,7 @@ interface RequestContext {
   readonly rawQuery: string;
   readonly query: ReadonlyMap<string, string>;
   readonly headers: HeaderValues;
+  readonly hostBucket: string | undefined;
 }
 
 type Scheme = 'anonymous' | 'v4-header' | 'v4-query' | 'v2-header' | 'v2-query';
@@ -68,9 +82,11 @@ export async function authenticate(req: IncomingMessage, lookup: SecretLookup, o
     rawQuery,
     query,
     headers: collectHeaders(req.rawHeaders),
+    hostBucket: opts.hostBucket,
   };
   const authorization = req.headers.authorization;
-  switch (detectScheme(authorization, query)) {
+  const scheme = detectScheme(authorization, query);
+  switch (scheme) {
     case 'anonymous':
       return anonymous(ctx);
     case 'v4-header':
@@ -79,7 +95,7 @@ export async function authenticate(req: IncomingMessage, lookup: SecretLookup, o
       return authenticateV4Query(ctx);
     case 'v2-header':
     case 'v2-query':
-      return authenticateV2(ctx);
+      return authenticateV2(ctx, scheme);
   }
 }
 
@@ -251,9 +267,114 @@ async function authenticateV4Query(ctx: RequestContext): Promise<Authenticated> 
 // ---------------------------------------------------------------------------
 // SigV2 (header `AWS AKID:signature`, query `AWSAccessKeyId`/`Signature`/`Expires`)
 
-/** The seam for Signature Version 2, which a later issue implements. */
-async function authenticateV2(_ctx: RequestContext): Promise<Authenticated> {
-  throw new S3Error('NotImplemented', 'Signature Version 2 is not supported');
+async function authenticateV2(ctx: RequestContext, scheme: 'v2-header' | 'v2-query'): Promise<Authenticated> {
+  const amzHeaders = amzHeadersOf(ctx.headers);
+  let accessKeyId: string;
+  let provided: string;
+  let date: string;
+  if (scheme === 'v2-header') {
+    const authorization = firstHeader(ctx.headers, 'authorization') ?? '';
+    const parsed = parseAuthorizationV2(authorization);
+    if (parsed === undefined) {
+      throw new S3Error('InvalidArgument', 'AWS authorization header is invalid.  Expected AwsAccessKeyId:signature', {
+        ArgumentName: 'Authorization',
+        ArgumentValue: authorization,
+      });
+    }
+    ({ accessKeyId, signature: provided } = parsed);
+    const time = headerRequestTimeV2(ctx.headers);
+    if (Math.abs(ctx.now.getTime() - time.date.getTime()) > ctx.maxSkewMs) {
+      throw new S3Error('RequestTimeTooSkewed', undefined, {
+        RequestTime: time.raw,
+        ServerTime: isoSeconds(ctx.now),
+        MaxAllowedSkewMilliseconds: String(ctx.maxSkewMs),
+      });
+    }
+    // With x-amz-date the Date position is empty: x-amz-date is signed as an amz header.
+    date = time.fromAmzDate ? '' : time.raw;
+  } else {
+    const q = ctx.query;
+    const expiresRaw = q.get('Expires');
+    accessKeyId = q.get('AWSAccessKeyId') ?? '';
+    provided = q.get('Signature') ?? '';
+    if (expiresRaw === undefined) {
+      throw new S3Error('AccessDenied', 'Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters');
+    }
+    if (!/^\d{1,12}$/.test(expiresRaw)) {
+      throw new S3Error('AccessDenied', 'Invalid date (should be seconds since epoch): ' + expiresRaw);
+    }
+    const expiresAt = new Date(Number(expiresRaw) * 1000);
+    if (ctx.now.getTime() > expiresAt.getTime()) {
+      throw new S3Error('AccessDenied', 'Request has expired', { Expires: isoSeconds(expiresAt), ServerTime: isoSeconds(ctx.now) });
+    }
+    date = expiresRaw;
+    // A presigned URL carries the x-amz-* headers it was signed with as query
+    // parameters (boto, the PHP SDK), so that the URL alone reproduces the request.
+    for (const [name, value] of ctx.query) {
+      const lower = name.toLowerCase();
+      if (!lower.startsWith('x-amz-')) continue;
+      const values = amzHeaders.get(lower);
+      if (values === undefined) amzHeaders.set(lower, [latin1(value)]);
+      else values.push(latin1(value));
+    }
+  }
+
+  const key = await lookupKey(ctx.lookup, accessKeyId);
+  const toSign = stringToSignV2({
+    method: ctx.req.method ?? 'GET',
+    contentMd5: firstHeader(ctx.headers, 'content-md5') ?? '',
+    contentType: firstHeader(ctx.headers, 'content-type') ?? '',
+    date,
+    amzHeaders,
+    resource: canonicalizedResource(ctx.path, ctx.rawQuery, ctx.hostBucket),
+  });
+  const expected = signV2(key.secretKey, toSign);
+  if (!signaturesEqual(expected, provided)) {
+    // S3 returns these so clients can diff their string to sign against ours.
+    throw new S3Error('SignatureDoesNotMatch', undefined, {
+      AWSAccessKeyId: accessKeyId,
+      StringToSign: toSign,
+      SignatureProvided: provided,
+      StringToSignBytes: stringToSignBytes(toSign),
+    });
+  }
+  // SigV2 signs no payload: the body passes through (Content-MD5 is the API layer's).
+  return {
+    principal: { kind: 'account', accountId: key.accountId, accessKeyId },
+    ...payloadBody(ctx.req, { kind: 'unsigned' }, undefined),
+  };
+}
+
+/**
+ * The request time of a SigV2 header-signed request: x-amz-date wins over Date.
+ * Both are HTTP dates (RFC 1123 and the other RFC 2616 forms); the ISO 8601 basic
+ * form that SigV4 uses is tolerated in x-amz-date.
+ */
+function headerRequestTimeV2(headers: HeaderValues): { date: Date; raw: string; fromAmzDate: boolean } {
+  const noDate = (): S3Error => new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
+  const amz = firstHeader(headers, 'x-amz-date')?.trim();
+  if (amz !== undefined) {
+    const date = parseAmzDate(amz) ?? parseHttpDate(amz);
+    if (date === undefined) throw noDate();
+    return { date, raw: amz, fromAmzDate: true };
+  }
+  const http = firstHeader(headers, 'date')?.trim();
+  if (http === undefined) throw noDate();
+  const date = parseHttpDate(http);
+  if (date === undefined) throw noDate();
+  return { date, raw: http, fromAmzDate: false };
+}
+
+/** RFC 1123, RFC 850 and asctime dates (RFC 2616, 3.3.1); asctime carries no zone but means GMT. */
+function parseHttpDate(s: string): Date | undefined {
+  const asctime = /^[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/.test(s);
+  const t = Date.parse(asctime ? `${s} GMT` : s);
+  return Number.isNaN(t) ? undefined : new Date(t);
+}
+
+/** A decoded (UTF-8) query value as the latin1 byte string the signature covers. */
+function latin1(s: string): string {
+  return Buffer.from(s, 'utf8').toString('latin1');
 }
 
 // ---------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import type { SecretLookup } from '../auth/types.js';
 import type { Handler, ServiceSettings } from '../api/context.js';
 import { S3Error } from '../errors.js';
 import type { OperationName } from '../router/operations.js';
-import { parseTarget, route } from '../router/route.js';
+import { bucketFromHost, parseTarget, route } from '../router/route.js';
 import type { Store } from '../store/types.js';
 import { renderXml } from '../xml.js';
 
@@ -21,6 +21,14 @@ export interface S3ServerOptions {
 }
 
 const SERVER_NAME = 'Cairn';
+
+/** Request ids: a random per-process prefix and a counter; unique without a random draw per request. */
+const REQUEST_ID_PREFIX = randomBytes(4).toString('hex').toUpperCase();
+let requestCounter = 0;
+function nextRequestId(): string {
+  requestCounter = (requestCounter + 1) % 0x100000000;
+  return REQUEST_ID_PREFIX + requestCounter.toString(16).toUpperCase().padStart(8, '0');
+}
 
 /** The HTTP edge: request ids, common headers, dispatch, and S3 error documents. */
 export function createS3Server(options: S3ServerOptions): Server {
@@ -37,7 +45,7 @@ export function createS3Server(options: S3ServerOptions): Server {
 }
 
 async function handle(options: S3ServerOptions, req: IncomingMessage, res: ServerResponse, expectsContinue = false): Promise<void> {
-  const requestId = randomBytes(8).toString('hex').toUpperCase();
+  const requestId = nextRequestId();
   res.setHeader('x-amz-request-id', requestId);
   res.setHeader('x-amz-id-2', Buffer.from(requestId).toString('base64'));
   res.setHeader('Server', SERVER_NAME);
@@ -46,7 +54,8 @@ async function handle(options: S3ServerOptions, req: IncomingMessage, res: Serve
     const target = parseTarget(req.url ?? '/', req.headers.host, options.domains);
     resource = target.path;
     const { operation, spec } = route(req.method ?? 'GET', target, req.headers);
-    const auth = await authenticate(req, options.lookup);
+    // SigV2 signs a virtual-hosted request's bucket in front of the path.
+    const auth = await authenticate(req, options.lookup, { hostBucket: bucketFromHost(req.headers.host, options.domains) });
     const bucket = spec.target === 'service' || operation === 'CreateBucket'
       ? undefined
       : await options.store.metadata.getBucket(target.bucket!);

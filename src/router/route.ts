@@ -66,11 +66,17 @@ function parseQuery(raw: string): URLSearchParams {
   return query;
 }
 
-function bucketFromHost(host: string | undefined, domains: readonly string[]): string | undefined {
+/**
+ * The bucket named by a Host header `<bucket>.<domain>[:port]`, for one of the
+ * configured domains; undefined for path-style requests. Host names are
+ * case-insensitive, so both sides are compared lower-cased.
+ */
+export function bucketFromHost(host: string | undefined, domains: readonly string[]): string | undefined {
   if (!host) return undefined;
   const name = host.replace(/:\d+$/, '').toLowerCase();
   for (const domain of domains) {
-    if (name.endsWith(`.${domain}`)) return name.slice(0, -domain.length - 1);
+    const suffix = `.${domain.toLowerCase()}`;
+    if (name.length > suffix.length && name.endsWith(suffix)) return name.slice(0, -suffix.length);
   }
   return undefined;
 }

@@ -12,12 +12,12 @@ import type { BlobId, Blobs, IngestOptions, ObjectData, StoredBody } from '../ty
 export const INLINE_MAX = 32 * 1024;
 /** Bytes a blob write may have waiting behind the one in flight. */
 const WRITE_BATCH = 1024 * 1024;
-/** Blobs sit in 4096 folders named by their id's first three hex digits, all made when the store opens. */
-const FANOUT_CHARS = 3;
+/** Blobs sit in 256 folders named by their id's first two hex digits, all made when the store opens. */
+const FANOUT_CHARS = 2;
 const READ_BUFFER = 256 * 1024;
 
 /**
- * Blob files under generated ids, fanned out as blobs/abc/abc…, so that any key
+ * Blob files under generated ids, fanned out as blobs/ab/ab…, so that any key
  * is safe (invariant 3). A file is fsynced, and so is its folder, before ingest
  * resolves (invariant 1).
  */

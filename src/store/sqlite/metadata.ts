@@ -41,6 +41,14 @@ export class SqliteMetadata implements Metadata {
   private readonly db: Database.Database;
   private readonly writes: GroupCommit;
   private readonly q;
+  /**
+   * Access keys and buckets are read on every request and rarely change. They are
+   * cached until this connection writes them or another connection (an admin
+   * command, another worker) commits anything, which PRAGMA data_version reveals.
+   */
+  private readonly keyCache = new Map<string, AccessKey | undefined>();
+  private readonly bucketCache = new Map<string, Bucket>();
+  private seenVersion = -1;
 
   constructor(path: string) {
     this.db = new Database(path);
@@ -53,6 +61,7 @@ export class SqliteMetadata implements Metadata {
     this.writes = new GroupCommit(this.db, `${path}-wal`);
     const db = this.db;
     this.q = {
+      dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
       insertAccount: db.prepare('INSERT INTO accounts (id, display_name, email, created_at) VALUES (?, ?, ?, ?)'),
       account: db.prepare<[string], AccountRow>('SELECT * FROM accounts WHERE id = ?'),
       accountByEmail: db.prepare<[string], AccountRow>('SELECT * FROM accounts WHERE email = ? COLLATE NOCASE'),
@@ -130,18 +139,29 @@ export class SqliteMetadata implements Metadata {
   async deleteAccount(id: AccountId): Promise<void> {
     await this.writes.run(() => {
       if (this.q.ownsBuckets.get(id)!.n > 0) throw new Error(`account ${id} still owns buckets`);
+      this.forgetCaches();
       this.q.deleteAccountKeys.run(id);
       if (this.q.deleteAccount.run(id).changes === 0) throw new Error(`no account ${id}`);
     });
   }
   async addAccessKey(k: AccessKey): Promise<void> {
-    await this.writes.run(() => this.q.insertKey.run(k.accessKeyId, k.secretKey, k.accountId, k.createdAt.getTime()));
+    await this.writes.run(() => {
+      this.forgetCaches();
+      this.q.insertKey.run(k.accessKeyId, k.secretKey, k.accountId, k.createdAt.getTime());
+    });
   }
   async revokeAccessKey(accessKeyId: string): Promise<boolean> {
-    return this.writes.run(() => this.q.deleteKey.run(accessKeyId).changes > 0);
+    return this.writes.run(() => {
+      this.forgetCaches();
+      return this.q.deleteKey.run(accessKeyId).changes > 0;
+    });
   }
   async getAccessKey(accessKeyId: string): Promise<AccessKey | undefined> {
-    return toKey(this.q.key.get(accessKeyId));
+    this.revalidateCaches();
+    if (this.keyCache.has(accessKeyId)) return this.keyCache.get(accessKeyId);
+    const key = toKey(this.q.key.get(accessKeyId));
+    remember(this.keyCache, accessKeyId, key);
+    return key;
   }
   async listAccessKeys(accountId: AccountId): Promise<AccessKey[]> {
     return this.q.keysOf.all(accountId).map((r) => toKey(r)!);
@@ -149,12 +169,33 @@ export class SqliteMetadata implements Metadata {
 
   async createBucket(b: Bucket): Promise<CreateBucketOutcome> {
     return this.writes.run(() => {
-      if (this.q.insertBucket.run(b.name, b.owner, b.createdAt.getTime(), b.location).changes > 0) return 'created';
+      if (this.q.insertBucket.run(b.name, b.owner, b.createdAt.getTime(), b.location).changes > 0) {
+        this.forgetCaches();
+        return 'created';
+      }
       return this.q.bucket.get(b.name)!.owner === b.owner ? 'owned-by-you' : 'owned-by-other';
     });
   }
   async getBucket(name: BucketName): Promise<Bucket | undefined> {
-    return toBucket(this.q.bucket.get(name));
+    this.revalidateCaches();
+    const cached = this.bucketCache.get(name);
+    if (cached) return cached;
+    const bucket = toBucket(this.q.bucket.get(name));
+    if (bucket) remember(this.bucketCache, name, bucket);
+    return bucket;
+  }
+
+  private revalidateCaches(): void {
+    const version = this.q.dataVersion.get()!;
+    if (version !== this.seenVersion) {
+      this.seenVersion = version;
+      this.forgetCaches();
+    }
+  }
+
+  private forgetCaches(): void {
+    this.keyCache.clear();
+    this.bucketCache.clear();
   }
   async listBuckets(owner: AccountId): Promise<Bucket[]> {
     return this.q.bucketsOf.all(owner).map((r) => toBucket(r)!);
@@ -165,6 +206,7 @@ export class SqliteMetadata implements Metadata {
       if (this.q.bucketHasObjects.get(name)) throw new S3Error('BucketNotEmpty', undefined, { BucketName: name });
       // Unfinished uploads do not keep a bucket alive; they go with it.
       for (const { upload_id } of this.q.uploadsOfBucket.all(name)) this.dropUpload(upload_id, new Set());
+      this.forgetCaches();
       this.q.deleteBucket.run(name);
     });
   }
@@ -312,6 +354,13 @@ export class SqliteMetadata implements Metadata {
     if (row.extents === null) return;
     for (const e of JSON.parse(row.extents) as { blob: string }[]) this.q.killBlob.run(e.blob);
   }
+}
+
+const CACHE_LIMIT = 10_000;
+
+function remember<V>(cache: Map<string, V>, key: string, value: V): void {
+  if (cache.size >= CACHE_LIMIT) cache.clear();
+  cache.set(key, value);
 }
 
 function checkCondition(current: ObjectRow | undefined, condition: WriteCondition | undefined, key: string): void {
