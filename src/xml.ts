@@ -1,23 +1,48 @@
-import { XMLBuilder, XMLParser } from 'fast-xml-parser';
+import { XMLParser } from 'fast-xml-parser';
 import { S3Error } from './errors.js';
 
 export const S3_NAMESPACE = 'http://s3.amazonaws.com/doc/2006-03-01/';
-
-const builder = new XMLBuilder({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@_',
-  suppressEmptyNode: false,
-  processEntities: true,
-});
 
 /** An XML element value: text, a nested element, or a list rendered as repeated elements. */
 export type XmlValue = string | number | boolean | undefined | XmlObject | XmlValue[];
 export interface XmlObject { [name: string]: XmlValue }
 
-/** Renders an S3 response document; undefined members are left out. */
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+
+/** Escapes text for XML; control characters XML 1.0 cannot carry literally become character references. */
+export function escapeXml(text: string): string {
+  return text.replace(/[&<>"']|[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g,
+    (c) => ESCAPES[c] ?? `&#x${c.charCodeAt(0).toString(16).toUpperCase()};`);
+}
+
+function renderValue(name: string, value: XmlValue, out: string[]): void {
+  if (value === undefined) return;
+  if (Array.isArray(value)) {
+    for (const item of value) renderValue(name, item, out);
+    return;
+  }
+  if (typeof value === 'object') {
+    out.push(`<${name}>`);
+    for (const [child, v] of Object.entries(value)) renderValue(child, v, out);
+    out.push(`</${name}>`);
+    return;
+  }
+  out.push(`<${name}>`, escapeXml(String(value)), `</${name}>`);
+}
+
+/**
+ * Renders an S3 response document; undefined members are left out, arrays
+ * become repeated elements, and `#text` is the root's own text. Our documents
+ * are plain element trees, so this small writer (hot on listings) is all we need.
+ */
 export function renderXml(root: string, content: XmlObject, namespace: string | null = S3_NAMESPACE): string {
-  const body = namespace ? { '@_xmlns': namespace, ...content } : content;
-  return `<?xml version="1.0" encoding="UTF-8"?>\n${builder.build({ [root]: body }) as string}`;
+  const out = ['<?xml version="1.0" encoding="UTF-8"?>\n', namespace ? `<${root} xmlns="${namespace}">` : `<${root}>`];
+  for (const [name, value] of Object.entries(content)) {
+    if (name === '#text') out.push(escapeXml(String(value ?? '')));
+    else renderValue(name, value, out);
+  }
+  out.push(`</${root}>`);
+  return out.join('');
 }
 
 const parser = new XMLParser({
