@@ -25,6 +25,7 @@ const CODES = {
   InvalidRequest: [400, 'Invalid Request'],
   InvalidStorageClass: [400, 'The storage class you specified is not valid'],
   KeyTooLongError: [400, 'Your key is too long'],
+  MalformedACLError: [400, 'The XML you provided was not well-formed or did not validate against our published schema.'],
   MalformedXML: [400, 'The XML you provided was not well-formed or did not validate against our published schema'],
   MetadataTooLarge: [400, 'Your metadata headers exceed the maximum allowed metadata size.'],
   MethodNotAllowed: [405, 'The specified method is not allowed against this resource.'],
@@ -45,6 +46,7 @@ const CODES = {
   RequestTimeout: [400, 'Your socket connection to the server was not read from or written to within the timeout period.'],
   ServiceUnavailable: [503, 'Please reduce your request rate.'],
   TooManyParts: [400, 'You have attempted to upload more parts than allowed.'],
+  UnresolvableGrantByEmailAddress: [400, 'The e-mail address you provided does not match any account on record.'],
   UnexpectedContent: [400, 'This request does not support content'],
 } as const satisfies Record<string, readonly [number, string]>;
 

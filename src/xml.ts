@@ -22,8 +22,11 @@ function renderValue(name: string, value: XmlValue, out: string[]): void {
     return;
   }
   if (typeof value === 'object') {
-    out.push(`<${name}>`);
-    for (const [child, v] of Object.entries(value)) renderValue(child, v, out);
+    // Members named '@…' are the element's attributes (e.g. '@xsi:type').
+    const attributes = Object.entries(value).filter(([k, v]) => k.startsWith('@') && v !== undefined)
+      .map(([k, v]) => ` ${k.slice(1)}="${escapeXml(String(v))}"`).join('');
+    out.push(`<${name}${attributes}>`);
+    for (const [child, v] of Object.entries(value)) if (!child.startsWith('@')) renderValue(child, v, out);
     out.push(`</${name}>`);
     return;
   }
@@ -32,7 +35,8 @@ function renderValue(name: string, value: XmlValue, out: string[]): void {
 
 /**
  * Renders an S3 response document; undefined members are left out, arrays
- * become repeated elements, and `#text` is the root's own text. Our documents
+ * become repeated elements, `@name` members are attributes, and `#text` is the
+ * root's own text. Our documents
  * are plain element trees, so this small writer (hot on listings) is all we need.
  */
 export function renderXml(root: string, content: XmlObject, namespace: string | null = S3_NAMESPACE): string {

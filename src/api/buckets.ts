@@ -5,6 +5,7 @@ import { readSmallBody } from './body.js';
 import { validateBucketName } from './bucket-names.js';
 import { bucketOf, type RequestContext } from './context.js';
 import { displayNames } from './owners.js';
+import { newAcl } from './acl.js';
 
 export async function createBucket(ctx: RequestContext): Promise<void> {
   const name = ctx.target.bucket!;
@@ -16,7 +17,8 @@ export async function createBucket(ctx: RequestContext): Promise<void> {
     const config = parseXml(body.toString('utf8'), 'CreateBucketConfiguration');
     location = textOf(config, 'LocationConstraint') ?? '';
   }
-  const outcome = await ctx.store.metadata.createBucket({ name, owner: ctx.principal.accountId, createdAt: new Date(), location });
+  const acl = await newAcl(ctx, ctx.principal.accountId);
+  const outcome = await ctx.store.metadata.createBucket({ name, owner: ctx.principal.accountId, createdAt: new Date(), location, acl });
   if (outcome === 'owned-by-other') throw new S3Error('BucketAlreadyExists', undefined, { BucketName: name });
   // S3 answers a repeated create of your own bucket with 200 in us-east-1 only.
   if (outcome === 'owned-by-you' && ctx.settings.region !== 'us-east-1') {

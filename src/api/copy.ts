@@ -1,11 +1,11 @@
 import { S3Error } from '../errors.js';
 import { isoDate, quoteEtag, sendXml } from '../http/respond.js';
-import { authorize } from '../auth/authorize.js';
 import { Readable } from 'node:stream';
 import type { ObjectRecord } from '../store/types.js';
-import { accountOf, bucketOf, keyOf, type RequestContext } from './context.js';
+import { newAcl } from './acl.js';
+import { bucketOf, keyOf, type RequestContext } from './context.js';
 import { evaluateConditions } from './conditions.js';
-import { readExtents } from './get.js';
+import { loadAuthorizedObject, readExtents } from './get.js';
 import {
   checksumRequestFrom, contentHeadersFrom, storageClassFrom, userMetadataFrom, validateKey,
 } from './object-headers.js';
@@ -35,12 +35,7 @@ export async function loadCopySource(ctx: RequestContext): Promise<ObjectRecord>
   const source = parseCopySource(String(ctx.req.headers['x-amz-copy-source']));
   const bucket = await ctx.store.metadata.getBucket(source.bucket);
   if (!bucket) throw new S3Error('NoSuchBucket', undefined, { BucketName: source.bucket });
-  authorize('object:READ', ctx.principal, bucket);
-  const record = await ctx.store.metadata.getObject(source.bucket, source.key);
-  if (source.versionId !== undefined && (!record || record.versionId !== source.versionId)) {
-    throw new S3Error('NoSuchVersion', undefined, { Key: source.key, VersionId: source.versionId });
-  }
-  if (!record) throw new S3Error('NoSuchKey', undefined, { Key: source.key });
+  const record = await loadAuthorizedObject(ctx.store.metadata, ctx.principal, bucket, source.key, source.versionId, 'READ');
   const h = ctx.req.headers;
   const outcome = evaluateConditions({
     ...(h['x-amz-copy-source-if-match'] !== undefined ? { ifMatch: String(h['x-amz-copy-source-if-match']) } : {}),
@@ -71,6 +66,8 @@ export async function copyObject(ctx: RequestContext): Promise<void> {
   if (source.size > MAX_PUT_SIZE) throw new S3Error('InvalidRequest', 'The specified copy source is larger than the maximum allowable size for a copy source: 5368709120');
   const replace = directive === 'REPLACE';
   const condition = writeConditionFrom(ctx);
+  // S3 gives a copy a fresh ACL (private unless the request says otherwise), never the source's.
+  const acl = await newAcl(ctx, bucket.owner);
   const body = source.data.kind === 'inline'
     ? Readable.from([source.data.bytes])
     : Readable.from(readExtents(ctx.store.blobs, source, { start: 0, end: source.size - 1 }));
@@ -78,7 +75,7 @@ export async function copyObject(ctx: RequestContext): Promise<void> {
   try {
     const record: ObjectRecord = {
       bucket: bucket.name, key, versionId: 'null', size: stored.digest.size, etag: stored.digest.md5Hex,
-      lastModified: new Date(), owner: accountOf(ctx.principal) ?? bucket.owner, storageClass,
+      lastModified: new Date(), owner: acl.owner, storageClass, acl,
       headers: replace ? contentHeadersFrom(headers) : source.headers,
       userMetadata: replace ? userMetadataFrom(headers) : source.userMetadata,
       ...(checksumAlgorithm && stored.digest.checksum

@@ -2,7 +2,9 @@ import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { S3Error } from '../errors.js';
-import type { Blobs, ObjectRecord } from '../store/types.js';
+import { authorizeObject, mayList } from '../auth/authorize.js';
+import type { Principal } from '../auth/types.js';
+import type { AclPermission, Blobs, Bucket, Metadata, ObjectRecord } from '../store/types.js';
 import { bucketOf, keyOf, type RequestContext } from './context.js';
 import { evaluateReadConditions } from './conditions.js';
 import { objectHeaders } from './object-headers.js';
@@ -27,15 +29,28 @@ export async function headObject(ctx: RequestContext): Promise<void> {
 }
 
 /** Loads the current object, honouring `versionId=null` (the only version unversioned buckets have). */
-export async function loadObject(ctx: RequestContext): Promise<ObjectRecord> {
-  const bucket = bucketOf(ctx);
-  const key = keyOf(ctx);
-  const versionId = ctx.target.query.get('versionId');
-  const record = await ctx.store.metadata.getObject(bucket.name, key);
-  if (versionId !== null && (!record || record.versionId !== versionId)) {
+export async function loadObject(ctx: RequestContext, permission: AclPermission = 'READ'): Promise<ObjectRecord> {
+  return loadAuthorizedObject(ctx.store.metadata, ctx.principal, bucketOf(ctx), keyOf(ctx), ctx.target.query.get('versionId') ?? undefined, permission);
+}
+
+/**
+ * Loads an object the principal may access with `permission`. A missing key is
+ * NoSuchKey only for callers who may list the bucket; others learn nothing and
+ * get AccessDenied, as from S3.
+ */
+export async function loadAuthorizedObject(
+  metadata: Metadata, principal: Principal, bucket: Bucket, key: string, versionId: string | undefined, permission: AclPermission,
+): Promise<ObjectRecord> {
+  const record = await metadata.getObject(bucket.name, key);
+  if (!record) {
+    if (!mayList(principal, bucket)) throw new S3Error('AccessDenied');
+    if (versionId !== undefined) throw new S3Error('NoSuchVersion', undefined, { Key: key, VersionId: versionId });
+    throw new S3Error('NoSuchKey', undefined, { Key: key });
+  }
+  authorizeObject(permission, principal, bucket, record);
+  if (versionId !== undefined && record.versionId !== versionId) {
     throw new S3Error('NoSuchVersion', undefined, { Key: key, VersionId: versionId });
   }
-  if (!record) throw new S3Error('NoSuchKey', undefined, { Key: key });
   return record;
 }
 

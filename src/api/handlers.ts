@@ -1,4 +1,5 @@
 import type { OperationName } from '../router/operations.js';
+import * as acl from './acl.js';
 import * as buckets from './buckets.js';
 import type { Handler } from './context.js';
 import * as copy from './copy.js';
@@ -15,6 +16,8 @@ export const HANDLERS: Readonly<Record<OperationName, Handler>> = {
   CreateBucket: buckets.createBucket,
   HeadBucket: buckets.headBucket,
   DeleteBucket: buckets.deleteBucket,
+  GetBucketAcl: acl.getBucketAcl,
+  PutBucketAcl: acl.putBucketAcl,
   GetBucketLocation: buckets.getBucketLocation,
   GetBucketVersioning: versions.getBucketVersioning,
   ListObjectVersions: versions.listObjectVersions,
@@ -22,6 +25,8 @@ export const HANDLERS: Readonly<Record<OperationName, Handler>> = {
   ListObjects: listing.listObjects,
   ListMultipartUploads: multipart.listMultipartUploads,
   DeleteObjects: del.deleteObjects,
+  GetObjectAcl: acl.getObjectAcl,
+  PutObjectAcl: acl.putObjectAcl,
   CreateMultipartUpload: multipart.createMultipartUpload,
   UploadPartCopy: multipart.uploadPartCopy,
   UploadPart: multipart.uploadPart,

@@ -8,7 +8,8 @@ import { compareUtf8 } from '../store/listing.js';
 import type { ChecksumAlgorithm, ObjectRecord, Part, Upload } from '../store/types.js';
 import { childrenOf, parseXml, textOf, type XmlObject } from '../xml.js';
 import { readSmallBody } from './body.js';
-import { accountOf, bucketOf, keyOf, type RequestContext } from './context.js';
+import { newAcl } from './acl.js';
+import { bucketOf, keyOf, type RequestContext } from './context.js';
 import { loadCopySource } from './copy.js';
 import { readExtents } from './get.js';
 import { listParamsFrom } from './listing.js';
@@ -24,9 +25,17 @@ export const MIN_PART_SIZE = 5 * 1024 * 1024;
 export const MAX_PART_SIZE = 5 * 1024 ** 3;
 const MAX_COMPLETE_BODY = 4 * 1024 * 1024;
 
-/** Upload ids sort by initiation time, which is the order S3 lists a key's uploads in. */
+let lastIdStamp = 0;
+
+/**
+ * Upload ids sort by initiation time, which is the order S3 lists a key's uploads in.
+ * The stamp is strictly increasing within this process: with Date.now() alone, two
+ * uploads initiated in the same millisecond (or across a clock step back) would be
+ * ordered by their random suffix instead.
+ */
 function newUploadId(): string {
-  return Date.now().toString(36).padStart(10, '0') + randomBytes(18).toString('base64url');
+  lastIdStamp = Math.max(Date.now(), lastIdStamp + 1);
+  return lastIdStamp.toString(36).padStart(10, '0') + randomBytes(18).toString('base64url');
 }
 
 /** The upload named by `uploadId`, which must belong to the addressed bucket and key. */
@@ -73,9 +82,10 @@ export async function createMultipartUpload(ctx: RequestContext): Promise<void> 
       throw new S3Error('InvalidRequest', 'The COMPOSITE checksum type cannot be used with the crc64nvme checksum algorithm.');
     }
   }
+  const acl = await newAcl(ctx, bucket.owner);
   const upload: Upload = {
     uploadId: newUploadId(), bucket: bucket.name, key, initiated: new Date(),
-    owner: accountOf(ctx.principal) ?? bucket.owner, storageClass: storageClassFrom(headers),
+    owner: acl.owner, acl, storageClass: storageClassFrom(headers),
     headers: contentHeadersFrom(headers), userMetadata: userMetadataFrom(headers),
     ...(checksumAlgorithm ? { checksumAlgorithm, checksumType } : {}),
   };
@@ -228,7 +238,7 @@ function assemble(requested: readonly RequestedPart[], fullObjectChecksum: strin
     return {
       bucket: upload.bucket, key: upload.key, versionId: 'null', size: chosen.reduce((n, p) => n + p.size, 0), etag,
       lastModified: new Date(), owner: upload.owner, storageClass: upload.storageClass, headers: upload.headers,
-      userMetadata: upload.userMetadata, ...(checksum ? { checksum } : {}),
+      userMetadata: upload.userMetadata, acl: upload.acl, ...(checksum ? { checksum } : {}),
       data: { kind: 'blobs', extents: chosen.map((p) => ({ blob: p.blob, size: p.size })) },
     };
   };

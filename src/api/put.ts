@@ -1,7 +1,8 @@
 import { S3Error } from '../errors.js';
 import { quoteEtag, sendEmpty } from '../http/respond.js';
 import type { Checksum, ObjectRecord, StoredBody, WriteCondition } from '../store/types.js';
-import { accountOf, bucketOf, keyOf, type RequestContext } from './context.js';
+import { newAcl } from './acl.js';
+import { bucketOf, keyOf, type RequestContext } from './context.js';
 import {
   bareEtag, checkChecksumShape, checksumRequestFrom, contentHeadersFrom, contentMd5From, storageClassFrom,
   userMetadataFrom, validateKey, type ChecksumRequest,
@@ -21,6 +22,7 @@ export async function putObject(ctx: RequestContext): Promise<void> {
   const checksumRequest = checksumRequestFrom(headers);
   const md5 = contentMd5From(headers);
   const condition = writeConditionFrom(ctx);
+  const acl = await newAcl(ctx, bucket.owner);
   const length = ctx.auth.contentLength;
   if (length === undefined && headers['transfer-encoding'] === undefined) throw new S3Error('MissingContentLength');
   if (length !== undefined && length > MAX_PUT_SIZE) throw new S3Error('EntityTooLarge', undefined, { MaxSizeAllowed: String(MAX_PUT_SIZE) });
@@ -35,7 +37,7 @@ export async function putObject(ctx: RequestContext): Promise<void> {
     const checksum = verifiedChecksum(checksumRequest, stored, ctx.auth.trailers);
     const record: ObjectRecord = {
       bucket: bucket.name, key, versionId: 'null', size: stored.digest.size, etag: stored.digest.md5Hex,
-      lastModified: new Date(), owner: accountOf(ctx.principal) ?? bucket.owner, storageClass,
+      lastModified: new Date(), owner: acl.owner, storageClass, acl,
       headers: contentHeaders, userMetadata, ...(checksum ? { checksum } : {}), data: stored.data,
     };
     await ctx.store.metadata.putObject(record, condition);

@@ -30,6 +30,30 @@ function nextRequestId(): string {
   return REQUEST_ID_PREFIX + requestCounter.toString(16).toUpperCase().padStart(8, '0');
 }
 
+/** SigV4 presigned-URL parameters that are authentication, not hoisted headers. */
+const PRESIGN_AUTH_PARAMS = new Set([
+  'x-amz-algorithm', 'x-amz-credential', 'x-amz-date', 'x-amz-expires', 'x-amz-signedheaders', 'x-amz-signature',
+  'x-amz-security-token', 'x-amz-content-sha256',
+]);
+
+/**
+ * A presigned URL carries the x-amz-* headers its signer hoisted into the query
+ * (SDK v3 does so for metadata, storage class, ACL, copy source…); the signature
+ * covers them and S3 applies them as the request's headers. Upload checksum
+ * parameters are left out: S3 ignores them on presigned URLs (SDK v3 signs the
+ * CRC32 of an empty body into every presigned PutObject URL). A header actually sent wins;
+ * verification reads rawHeaders, so this cannot change what was signed.
+ */
+function applyHoistedHeaders(req: IncomingMessage, query: URLSearchParams): void {
+  if (!query.has('X-Amz-Signature')) return;
+  for (const [name, value] of query) {
+    const lower = name.toLowerCase();
+    if (!lower.startsWith('x-amz-') || PRESIGN_AUTH_PARAMS.has(lower)) continue;
+    if ((lower.startsWith('x-amz-checksum-') && lower !== 'x-amz-checksum-mode') || lower === 'x-amz-sdk-checksum-algorithm') continue;
+    if (req.headers[lower] === undefined) req.headers[lower] = value;
+  }
+}
+
 /** The HTTP edge: request ids, common headers, dispatch, and S3 error documents. */
 export function createS3Server(options: S3ServerOptions): Server {
   const server = createServer({
@@ -53,6 +77,7 @@ async function handle(options: S3ServerOptions, req: IncomingMessage, res: Serve
   try {
     const target = parseTarget(req.url ?? '/', req.headers.host, options.domains);
     resource = target.path;
+    applyHoistedHeaders(req, target.query);
     const { operation, spec } = route(req.method ?? 'GET', target, req.headers);
     // SigV2 signs a virtual-hosted request's bucket in front of the path.
     const auth = await authenticate(req, options.lookup, { hostBucket: bucketFromHost(req.headers.host, options.domains) });

@@ -6,11 +6,12 @@
  * Permissions:
  * - `account`: any authenticated account (not anonymous);
  * - `bucket-owner`: the owner of the bucket only;
- * - `bucket:READ` / `bucket:WRITE`: READ / WRITE on the bucket (the owner always has both);
- * - `object:READ`: READ on the object (its owner always has it).
+ * - `bucket:<P>`: permission P (READ, WRITE, READ_ACP, WRITE_ACP) in the bucket's ACL;
+ * - `object:<P>`: permission P in the object's ACL, checked by the handler once it has the object.
+ * The bucket owner may do everything; anonymous callers only what the AllUsers group is granted.
  */
 export type Target = 'service' | 'bucket' | 'object';
-export type Permission = 'account' | 'bucket-owner' | 'bucket:READ' | 'bucket:WRITE' | 'object:READ';
+export type Permission = 'account' | 'bucket-owner' | `bucket:${'READ' | 'WRITE' | 'READ_ACP' | 'WRITE_ACP'}` | `object:${'READ' | 'READ_ACP' | 'WRITE_ACP'}`;
 
 export interface OperationSpec {
   readonly name: string;
@@ -30,6 +31,8 @@ export const OPERATIONS = [
   { name: 'CreateBucket', method: 'PUT', target: 'bucket', module: 'buckets', permission: 'account' },
   { name: 'HeadBucket', method: 'HEAD', target: 'bucket', module: 'buckets', permission: 'bucket:READ' },
   { name: 'DeleteBucket', method: 'DELETE', target: 'bucket', module: 'buckets', permission: 'bucket-owner' },
+  { name: 'GetBucketAcl', method: 'GET', target: 'bucket', query: 'acl', module: 'acl', permission: 'bucket:READ_ACP' },
+  { name: 'PutBucketAcl', method: 'PUT', target: 'bucket', query: 'acl', module: 'acl', permission: 'bucket:WRITE_ACP' },
   { name: 'GetBucketLocation', method: 'GET', target: 'bucket', query: 'location', module: 'buckets', permission: 'bucket-owner' },
   { name: 'GetBucketVersioning', method: 'GET', target: 'bucket', query: 'versioning', module: 'versions', permission: 'bucket-owner' },
   { name: 'ListObjectVersions', method: 'GET', target: 'bucket', query: 'versions', module: 'versions', permission: 'bucket:READ' },
@@ -38,6 +41,8 @@ export const OPERATIONS = [
   { name: 'ListMultipartUploads', method: 'GET', target: 'bucket', query: 'uploads', module: 'multipart', permission: 'bucket:READ' },
   { name: 'DeleteObjects', method: 'POST', target: 'bucket', query: 'delete', module: 'delete', permission: 'bucket:WRITE' },
 
+  { name: 'GetObjectAcl', method: 'GET', target: 'object', query: 'acl', module: 'acl', permission: 'object:READ_ACP' },
+  { name: 'PutObjectAcl', method: 'PUT', target: 'object', query: 'acl', module: 'acl', permission: 'object:WRITE_ACP' },
   { name: 'CreateMultipartUpload', method: 'POST', target: 'object', query: 'uploads', module: 'multipart', permission: 'bucket:WRITE' },
   { name: 'UploadPartCopy', method: 'PUT', target: 'object', query: 'uploadId', header: 'x-amz-copy-source', module: 'multipart', permission: 'bucket:WRITE' },
   { name: 'UploadPart', method: 'PUT', target: 'object', query: 'uploadId', module: 'multipart', permission: 'bucket:WRITE' },

@@ -21,12 +21,31 @@ export interface AccessKey {
   readonly createdAt: Date;
 }
 
+export type AclPermission = 'FULL_CONTROL' | 'WRITE' | 'WRITE_ACP' | 'READ' | 'READ_ACP';
+
+/** Who a grant is for: an account (e-mail grants are resolved to it when written) or one of S3's groups. */
+export type Grantee =
+  | { readonly kind: 'user'; readonly id: AccountId }
+  | { readonly kind: 'group'; readonly uri: string };
+
+export interface Grant {
+  readonly grantee: Grantee;
+  readonly permission: AclPermission;
+}
+
+/** An access control list: its owner and grants, as S3 keeps on every bucket and object. */
+export interface Acl {
+  readonly owner: AccountId;
+  readonly grants: readonly Grant[];
+}
+
 export interface Bucket {
   readonly name: BucketName;
   readonly owner: AccountId;
   readonly createdAt: Date;
   /** LocationConstraint as given at creation; '' is us-east-1. */
   readonly location: string;
+  readonly acl: Acl;
 }
 
 export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256';
@@ -73,6 +92,7 @@ export interface ObjectRecord {
   /** User metadata, names lower-cased without the x-amz-meta- prefix. */
   readonly userMetadata: Readonly<Record<string, string>>;
   readonly checksum?: Checksum;
+  readonly acl: Acl;
   readonly data: ObjectData;
 }
 
@@ -124,6 +144,8 @@ export interface Upload {
   /** The checksum the parts carry and the object will get, as chosen at creation. */
   readonly checksumAlgorithm?: ChecksumAlgorithm;
   readonly checksumType?: 'FULL_OBJECT' | 'COMPOSITE';
+  /** The ACL the completed object will get. */
+  readonly acl: Acl;
 }
 
 export interface Part {
@@ -172,7 +194,10 @@ export interface Metadata {
   createBucket(bucket: Bucket): Promise<CreateBucketOutcome>;
   getBucket(name: BucketName): Promise<Bucket | undefined>;
   listBuckets(owner: AccountId): Promise<Bucket[]>;
-  /** Throws S3Error BucketNotEmpty when objects or uploads remain; NoSuchBucket when absent. */
+  putBucketAcl(name: BucketName, acl: Acl): Promise<void>;
+  /** Replaces an object's ACL; NoSuchKey when it is gone. */
+  putObjectAcl(bucket: BucketName, key: ObjectKey, acl: Acl): Promise<void>;
+  /** Throws S3Error BucketNotEmpty when objects remain; NoSuchBucket when absent. */
   deleteBucket(name: BucketName): Promise<void>;
 
   getObject(bucket: BucketName, key: ObjectKey): Promise<ObjectRecord | undefined>;

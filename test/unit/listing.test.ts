@@ -13,7 +13,7 @@ function record(bucket: string, key: string): ObjectRecord {
   return {
     bucket, key, versionId: 'null', size: 0, etag: 'd41d8cd98f00b204e9800998ecf8427e', lastModified: new Date(0),
     owner: OWNER, storageClass: 'STANDARD', headers: { contentType: 'binary/octet-stream' }, userMetadata: {},
-    data: { kind: 'inline', bytes: Buffer.alloc(0) },
+    acl: { owner: OWNER, grants: [] }, data: { kind: 'inline', bytes: Buffer.alloc(0) },
   };
 }
 
@@ -30,7 +30,7 @@ async function withMetadata(fn: (m: SqliteMetadata) => Promise<void>): Promise<v
 }
 
 async function fill(m: SqliteMetadata, bucket: string, keys: readonly string[]): Promise<void> {
-  await m.createBucket({ name: bucket, owner: OWNER, createdAt: new Date(), location: '' });
+  await m.createBucket({ name: bucket, owner: OWNER, createdAt: new Date(), location: '', acl: { owner: OWNER, grants: [] } });
   for (let i = 0; i < keys.length; i += 5000) {
     await Promise.all(keys.slice(i, i + 5000).map((k) => m.putObject(record(bucket, k))));
   }

@@ -2,29 +2,29 @@ import Database from 'better-sqlite3';
 import { S3Error } from '../../errors.js';
 import { listPage } from '../listing.js';
 import type {
-  AccessKey, Account, AccountId, BlobExtent, BlobId, Bucket, BucketName, Checksum, ChecksumAlgorithm, ContentHeaders, CreateBucketOutcome,
+  AccessKey, Account, AccountId, Acl, BlobExtent, BlobId, Bucket, BucketName, Checksum, ChecksumAlgorithm, ContentHeaders, CreateBucketOutcome,
   ListPage, ListQuery, Metadata, ObjectData, ObjectKey, ObjectRecord, ObjectSummary, Part, Upload,
   UploadListQuery, UploadPage, WriteCondition,
 } from '../types.js';
-import { SCHEMA, SCHEMA_VERSION } from './schema.js';
+import { MIGRATIONS, SCHEMA, SCHEMA_VERSION } from './schema.js';
 import { GroupCommit } from './group-commit.js';
 
 interface ObjectRow {
   bucket: string; key: string; version_id: string; size: number; etag: string; last_modified: number;
   owner: string; storage_class: string; headers: string; user_metadata: string; checksum: string | null;
-  extents: string | null; inline: Buffer | null;
+  extents: string | null; inline: Buffer | null; acl: string | null;
 }
 type SummaryRow = Pick<ObjectRow, 'key' | 'version_id' | 'size' | 'etag' | 'last_modified' | 'owner' | 'storage_class'>;
 interface UploadRow {
   upload_id: string; bucket: string; key: string; initiated: number; owner: string; storage_class: string;
-  headers: string; user_metadata: string; checksum_algorithm: string | null; checksum_type: string | null;
+  headers: string; user_metadata: string; checksum_algorithm: string | null; checksum_type: string | null; acl: string | null;
 }
 interface PartRow {
   upload_id: string; part_number: number; blob: string; size: number; etag: string; last_modified: number; checksum: string | null;
 }
 interface AccountRow { id: string; display_name: string; email: string; created_at: number }
 interface KeyRow { access_key_id: string; secret_key: string; account_id: string; created_at: number }
-interface BucketRow { name: string; owner: string; created_at: number; location: string }
+interface BucketRow { name: string; owner: string; created_at: number; location: string; acl: string | null }
 
 /** Counters that tests and metrics read: how much work listings really do. */
 export interface SqliteStats {
@@ -73,27 +73,29 @@ export class SqliteMetadata implements Metadata {
       deleteKey: db.prepare('DELETE FROM access_keys WHERE access_key_id = ?'),
       key: db.prepare<[string], KeyRow>('SELECT * FROM access_keys WHERE access_key_id = ?'),
       keysOf: db.prepare<[string], KeyRow>('SELECT * FROM access_keys WHERE account_id = ? ORDER BY created_at'),
-      insertBucket: db.prepare('INSERT INTO buckets (name, owner, created_at, location) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO NOTHING'),
+      insertBucket: db.prepare('INSERT INTO buckets (name, owner, created_at, location, acl) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO NOTHING'),
+      setBucketAcl: db.prepare('UPDATE buckets SET acl = ? WHERE name = ?'),
+      setObjectAcl: db.prepare('UPDATE objects SET acl = ? WHERE bucket = ? AND key = ?'),
       bucket: db.prepare<[string], BucketRow>('SELECT * FROM buckets WHERE name = ?'),
       bucketsOf: db.prepare<[string], BucketRow>('SELECT * FROM buckets WHERE owner = ? ORDER BY name'),
       bucketHasObjects: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM objects WHERE bucket = ? LIMIT 1'),
       deleteBucket: db.prepare('DELETE FROM buckets WHERE name = ?'),
       object: db.prepare<[string, string], ObjectRow>('SELECT * FROM objects WHERE bucket = ? AND key = ?'),
       upsertObject: db.prepare(`INSERT INTO objects (bucket, key, version_id, size, etag, last_modified, owner, storage_class,
-          headers, user_metadata, checksum, extents, inline)
+          headers, user_metadata, checksum, extents, inline, acl)
         VALUES (@bucket, @key, @version_id, @size, @etag, @last_modified, @owner, @storage_class,
-          @headers, @user_metadata, @checksum, @extents, @inline)
+          @headers, @user_metadata, @checksum, @extents, @inline, @acl)
         ON CONFLICT(bucket, key) DO UPDATE SET version_id = excluded.version_id, size = excluded.size,
           etag = excluded.etag, last_modified = excluded.last_modified, owner = excluded.owner,
           storage_class = excluded.storage_class, headers = excluded.headers, user_metadata = excluded.user_metadata,
-          checksum = excluded.checksum, extents = excluded.extents, inline = excluded.inline`),
+          checksum = excluded.checksum, extents = excluded.extents, inline = excluded.inline, acl = excluded.acl`),
       deleteObject: db.prepare('DELETE FROM objects WHERE bucket = ? AND key = ?'),
       scanAfter: db.prepare<[string, string], SummaryRow>(
         'SELECT key, version_id, size, etag, last_modified, owner, storage_class FROM objects WHERE bucket = ? AND key > ? ORDER BY key'),
       scanFrom: db.prepare<[string, string], SummaryRow>(
         'SELECT key, version_id, size, etag, last_modified, owner, storage_class FROM objects WHERE bucket = ? AND key >= ? ORDER BY key'),
       insertUpload: db.prepare(`INSERT INTO uploads (upload_id, bucket, key, initiated, owner, storage_class, headers,
-          user_metadata, checksum_algorithm, checksum_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+          user_metadata, checksum_algorithm, checksum_type, acl) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       upload: db.prepare<[string], UploadRow>('SELECT * FROM uploads WHERE upload_id = ?'),
       deleteUpload: db.prepare('DELETE FROM uploads WHERE upload_id = ?'),
       uploadsOfBucket: db.prepare<[string], { upload_id: string }>('SELECT upload_id FROM uploads WHERE bucket = ?'),
@@ -118,10 +120,16 @@ export class SqliteMetadata implements Metadata {
   }
 
   private migrate(): void {
-    const version = this.db.pragma('user_version', { simple: true }) as number;
-    if (version > SCHEMA_VERSION) throw new Error(`metadata schema ${version} is newer than this Cairn (${SCHEMA_VERSION})`);
-    this.db.exec(SCHEMA);
-    this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    this.db.transaction(() => {
+      let version = this.db.pragma('user_version', { simple: true }) as number;
+      if (version > SCHEMA_VERSION) throw new Error(`metadata schema ${version} is newer than this Cairn (${SCHEMA_VERSION})`);
+      if (version === 0) {
+        this.db.exec(SCHEMA);
+        version = 1;
+      }
+      for (let next = version + 1; next <= SCHEMA_VERSION; next++) this.db.exec(MIGRATIONS[next]!);
+      this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    }).immediate();
   }
 
   async createAccount(a: Account): Promise<void> {
@@ -169,7 +177,7 @@ export class SqliteMetadata implements Metadata {
 
   async createBucket(b: Bucket): Promise<CreateBucketOutcome> {
     return this.writes.run(() => {
-      if (this.q.insertBucket.run(b.name, b.owner, b.createdAt.getTime(), b.location).changes > 0) {
+      if (this.q.insertBucket.run(b.name, b.owner, b.createdAt.getTime(), b.location, JSON.stringify(b.acl)).changes > 0) {
         this.forgetCaches();
         return 'created';
       }
@@ -200,6 +208,19 @@ export class SqliteMetadata implements Metadata {
   async listBuckets(owner: AccountId): Promise<Bucket[]> {
     return this.q.bucketsOf.all(owner).map((r) => toBucket(r)!);
   }
+  async putBucketAcl(name: BucketName, acl: Acl): Promise<void> {
+    await this.writes.run(() => {
+      this.forgetCaches();
+      if (this.q.setBucketAcl.run(JSON.stringify(acl), name).changes === 0) throw new S3Error('NoSuchBucket', undefined, { BucketName: name });
+    });
+  }
+
+  async putObjectAcl(bucket: BucketName, key: ObjectKey, acl: Acl): Promise<void> {
+    await this.writes.run(() => {
+      if (this.q.setObjectAcl.run(JSON.stringify(acl), bucket, key).changes === 0) throw new S3Error('NoSuchKey', undefined, { Key: key });
+    });
+  }
+
   async deleteBucket(name: BucketName): Promise<void> {
     await this.writes.run(() => {
       if (!this.q.bucket.get(name)) throw new S3Error('NoSuchBucket', undefined, { BucketName: name });
@@ -235,6 +256,7 @@ export class SqliteMetadata implements Metadata {
         checksum: r.checksum ? JSON.stringify(r.checksum) : null,
         extents: r.data.kind === 'blobs' ? JSON.stringify(r.data.extents) : null,
         inline: r.data.kind === 'inline' ? r.data.bytes : null,
+        acl: JSON.stringify(r.acl),
     });
   }
 
@@ -272,7 +294,8 @@ export class SqliteMetadata implements Metadata {
     await this.writes.run(() => {
       if (!this.q.bucket.get(u.bucket)) throw new S3Error('NoSuchBucket', undefined, { BucketName: u.bucket });
       this.q.insertUpload.run(u.uploadId, u.bucket, u.key, u.initiated.getTime(), u.owner, u.storageClass,
-        JSON.stringify(u.headers), JSON.stringify(u.userMetadata), u.checksumAlgorithm ?? null, u.checksumType ?? null);
+        JSON.stringify(u.headers), JSON.stringify(u.userMetadata), u.checksumAlgorithm ?? null, u.checksumType ?? null,
+        JSON.stringify(u.acl));
     });
   }
 
@@ -374,6 +397,11 @@ function checkCondition(current: ObjectRow | undefined, condition: WriteConditio
   }
 }
 
+/** A stored ACL; rows from before ACLs existed are private to their owner. */
+function aclOf(json: string | null, owner: string): Acl {
+  return json === null ? { owner, grants: [{ grantee: { kind: 'user', id: owner }, permission: 'FULL_CONTROL' }] } : JSON.parse(json) as Acl;
+}
+
 function toUpload(r: UploadRow): Upload {
   return {
     uploadId: r.upload_id, bucket: r.bucket, key: r.key, initiated: new Date(r.initiated), owner: r.owner,
@@ -381,6 +409,7 @@ function toUpload(r: UploadRow): Upload {
     userMetadata: JSON.parse(r.user_metadata) as Record<string, string>,
     ...(r.checksum_algorithm !== null ? { checksumAlgorithm: r.checksum_algorithm as ChecksumAlgorithm } : {}),
     ...(r.checksum_type !== null ? { checksumType: r.checksum_type as 'FULL_OBJECT' | 'COMPOSITE' } : {}),
+    acl: aclOf(r.acl, r.owner),
   };
 }
 function toPart(r: PartRow): Part {
@@ -396,7 +425,7 @@ function toKey(r: KeyRow | undefined): AccessKey | undefined {
   return r && { accessKeyId: r.access_key_id, secretKey: r.secret_key, accountId: r.account_id, createdAt: new Date(r.created_at) };
 }
 function toBucket(r: BucketRow | undefined): Bucket | undefined {
-  return r && { name: r.name, owner: r.owner, createdAt: new Date(r.created_at), location: r.location };
+  return r && { name: r.name, owner: r.owner, createdAt: new Date(r.created_at), location: r.location, acl: aclOf(r.acl, r.owner) };
 }
 function toSummary(r: SummaryRow): ObjectSummary {
   return {
@@ -414,6 +443,7 @@ function toRecord(r: ObjectRow): ObjectRecord {
     headers: JSON.parse(r.headers) as ContentHeaders,
     userMetadata: JSON.parse(r.user_metadata) as Record<string, string>,
     ...(r.checksum !== null ? { checksum: JSON.parse(r.checksum) as Checksum } : {}),
+    acl: aclOf(r.acl, r.owner),
     data,
   };
 }

@@ -1,9 +1,11 @@
+/** The newest schema; MIGRATIONS[n] brings a database from version n-1 to n. */
+export const SCHEMA_VERSION = 2;
+
 /**
- * The embedded metadata schema. Keys are TEXT compared with SQLite's default
+ * The embedded metadata schema as first created (version 1); later versions
+ * are reached through MIGRATIONS. Keys are TEXT compared with SQLite's default
  * BINARY collation, i.e. memcmp over UTF-8: exactly S3's listing order.
  */
-export const SCHEMA_VERSION = 1;
-
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS accounts (
   id TEXT PRIMARY KEY,
@@ -74,3 +76,13 @@ CREATE TABLE IF NOT EXISTS blobs (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS blobs_dead ON blobs(dead) WHERE dead = 1;
 `;
+
+/** Steps from each older schema version, applied in order inside one transaction. */
+export const MIGRATIONS: Readonly<Record<number, string>> = {
+  // ACLs: NULL means the private default (the owner has FULL_CONTROL).
+  2: `
+ALTER TABLE buckets ADD COLUMN acl TEXT;
+ALTER TABLE objects ADD COLUMN acl TEXT;
+ALTER TABLE uploads ADD COLUMN acl TEXT;
+`,
+};
