@@ -107,7 +107,7 @@ async function aclFromXml(metadata: Metadata, text: string, owner: AccountId): P
 /** The ACL a PUT ?acl asks for, from its headers or its body (exactly one). */
 async function requestedAcl(ctx: RequestContext, owner: AccountId, bucketOwner: AccountId): Promise<Acl> {
   const fromHeaders = await aclFromHeaders(ctx.store.metadata, ctx.req.headers, owner, bucketOwner);
-  const body = await readSmallBody(ctx.auth.body);
+  const body = await readSmallBody(ctx.body());
   if (fromHeaders && body.length > 0) throw new S3Error('UnexpectedContent');
   if (fromHeaders) return fromHeaders;
   if (body.length === 0) throw new S3Error('MalformedACLError', 'An ACL must be given in the request body or in x-amz-acl / x-amz-grant-* headers.');

@@ -11,7 +11,7 @@ export async function createBucket(ctx: RequestContext): Promise<void> {
   const name = ctx.target.bucket!;
   validateBucketName(name);
   if (ctx.principal.kind !== 'account') throw new S3Error('AccessDenied');
-  const body = await readSmallBody(ctx.auth.body);
+  const body = await readSmallBody(ctx.body());
   let location = '';
   if (body.length > 0) {
     const config = parseXml(body.toString('utf8'), 'CreateBucketConfiguration');

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { Authenticated, Principal } from '../auth/types.js';
 import type { OperationName } from '../router/operations.js';
 import type { RequestTarget } from '../router/route.js';
@@ -23,6 +24,12 @@ export interface RequestContext {
   readonly principal: Principal;
   readonly store: Store;
   readonly settings: ServiceSettings;
+  /**
+   * The request payload. Taking it is what answers a client's `Expect:
+   * 100-continue`, so a handler that fails before needing the body never
+   * invites it.
+   */
+  body(): Readable;
   /** The addressed bucket, loaded and authorised; present for every bucket and object operation but CreateBucket. */
   readonly bucket: Bucket | undefined;
 }

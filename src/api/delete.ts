@@ -20,7 +20,7 @@ export async function deleteObject(ctx: RequestContext): Promise<void> {
 
 export async function deleteObjects(ctx: RequestContext): Promise<void> {
   const bucket = bucketOf(ctx);
-  const body = await readSmallBody(ctx.auth.body);
+  const body = await readSmallBody(ctx.body());
   const md5 = contentMd5From(ctx.req.headers);
   if (md5 !== undefined && md5 !== createHash('md5').update(body).digest('hex')) throw new S3Error('BadDigest');
   const doc = parseXml(body.toString('utf8'), 'Delete');

@@ -27,7 +27,7 @@ export async function putObject(ctx: RequestContext): Promise<void> {
   if (length === undefined && headers['transfer-encoding'] === undefined) throw new S3Error('MissingContentLength');
   if (length !== undefined && length > MAX_PUT_SIZE) throw new S3Error('EntityTooLarge', undefined, { MaxSizeAllowed: String(MAX_PUT_SIZE) });
 
-  const stored = await ctx.store.blobs.ingest(ctx.auth.body, {
+  const stored = await ctx.store.blobs.ingest(ctx.body(), {
     ...(length !== undefined ? { declaredLength: length } : {}),
     ...(checksumRequest ? { checksum: checksumRequest.algorithm } : {}),
   });

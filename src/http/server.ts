@@ -88,10 +88,16 @@ async function handle(options: S3ServerOptions, req: IncomingMessage, res: Serve
       throw new S3Error('NoSuchBucket', undefined, { BucketName: target.bucket! });
     }
     authorize(spec.permission, auth.principal, bucket);
-    if (expectsContinue) res.writeContinue();
     await options.handlers[operation]({
       req, res, requestId, operation, target, auth, principal: auth.principal,
       store: options.store, settings: options.settings, bucket,
+      body: () => {
+        if (expectsContinue && !res.headersSent) {
+          res.writeContinue();
+          expectsContinue = false;
+        }
+        return auth.body;
+      },
     });
   } catch (err) {
     sendError(options, req, res, err, requestId, resource);
