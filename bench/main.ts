@@ -55,7 +55,7 @@ async function startProcess(args: string[], env: NodeJS.ProcessEnv): Promise<{ c
 async function startCairn(): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-bench-'));
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const { child, endpoint } = await startProcess([...nodeArgs, join(REPO, 'bin', 'cairn.js'), 'server', '--data', dir, '--port', '0'], {
+  const { child, endpoint } = await startProcess([...nodeArgs, join(REPO, 'bin', 'cairn.js'), 'server', '--data', dir, '--port', '0', '--admin-port', '0', '--log-level', 'warn', ...(process.env.BENCH_WORKERS ? ['--workers', process.env.BENCH_WORKERS] : [])], {
     CAIRN_ROOT_ACCESS_KEY: KEY.accessKeyId, CAIRN_ROOT_SECRET_KEY: KEY.secretAccessKey,
   });
   const client = new S3Client({

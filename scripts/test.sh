@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: unit and end-to-end (AWS SDK for JavaScript v3), then the
-# Python client suites (boto3, AWS CLI). Installs what the tests need when missing.
+# Python client suites (boto3, AWS CLI; then boto 2 on Debian's own Python).
+# Installs what the tests need when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,6 +9,10 @@ need_apt=()
 command -v aws >/dev/null 2>&1 || need_apt+=(awscli)
 python3 -c 'import boto3' 2>/dev/null || need_apt+=(python3-boto3)
 python3 -c 'import pytest' 2>/dev/null || need_apt+=(python3-pytest)
+# boto 2.49 is Debian's python3-boto: it runs on Debian's /usr/bin/python3, not
+# on the pyenv python3 first on PATH, so it gets that Python's pytest too.
+/usr/bin/python3 -c 'import boto' 2>/dev/null || need_apt+=(python3-boto)
+/usr/bin/python3 -m pytest --version >/dev/null 2>&1 || need_apt+=(python3-pytest)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing ${need_apt[*]} from Debian's packages"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
@@ -19,4 +24,7 @@ fi
 npm run build --silent
 
 node --test --test-concurrency=1 dist/test/
-python3 -m pytest -q test/python
+python3 -m pytest -q test/python --ignore=test/python/boto2
+# --rootdir keeps test/python/conftest.py (the server fixture) in reach whatever
+# pytest's version (from pytest 8, conftest lookup stops at the rootdir).
+/usr/bin/python3 -m pytest -q --rootdir=test/python test/python/boto2

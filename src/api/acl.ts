@@ -85,6 +85,10 @@ export async function newAcl(ctx: RequestContext, bucketOwner: AccountId): Promi
 
 async function aclFromXml(metadata: Metadata, text: string, owner: AccountId): Promise<Acl> {
   const doc = parseXml(text, 'AccessControlPolicy');
+  // Ownership never changes through an ACL: a policy naming another owner is a
+  // give-away attempt, which S3 refuses with AccessDenied rather than ignoring.
+  const namedOwner = textOf(childrenOf(doc, 'Owner')[0], 'ID');
+  if (namedOwner !== undefined && namedOwner.trim() !== owner) throw new S3Error('AccessDenied');
   const list = childrenOf(doc, 'AccessControlList');
   if (list.length !== 1) throw new S3Error('MalformedACLError');
   const grants: Grant[] = [];
@@ -100,7 +104,6 @@ async function aclFromXml(metadata: Metadata, text: string, owner: AccountId): P
     grants.push({ grantee: await resolveGrantee(metadata, kind, value.trim()), permission });
   }
   if (grants.length > MAX_GRANTS) throw new S3Error('MalformedACLError', `At most ${MAX_GRANTS} grants are allowed`);
-  // Ownership never changes through an ACL: the resource keeps its owner.
   return { owner, grants };
 }
 

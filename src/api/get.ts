@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { S3Error } from '../errors.js';
 import { authorizeObject, mayList } from '../auth/authorize.js';
 import type { Principal } from '../auth/types.js';
-import type { AclPermission, Blobs, Bucket, Metadata, ObjectRecord } from '../store/types.js';
+import type { AclPermission, BlobExtent, Blobs, Bucket, Metadata, ObjectRecord } from '../store/types.js';
 import { bucketOf, keyOf, type RequestContext } from './context.js';
 import { evaluateReadConditions } from './conditions.js';
 import { objectHeaders } from './object-headers.js';
@@ -118,15 +118,32 @@ export async function streamBody(res: ServerResponse, blobs: Blobs, record: Obje
     return;
   }
   const extents = record.data.extents;
+  if (extents.length > 1) {
+    await pipeline(Readable.from(readExtents(blobs, record, range)), res);
+    return;
+  }
   // The common case, one blob, pipes straight from the file.
-  const source = extents.length === 1 ? blobs.read(extents[0]!.blob, range.start, range.end) : Readable.from(readExtents(blobs, record, range));
-  await pipeline(source, res);
+  const unpin = blobs.pin([extents[0]!.blob]);
+  try {
+    await pipeline(blobs.read(extents[0]!.blob, range.start, range.end), res);
+  } finally {
+    unpin();
+  }
 }
 
 export async function* readExtents(blobs: Blobs, record: ObjectRecord, range: ByteRange): AsyncGenerator<Buffer> {
   if (record.data.kind !== 'blobs') return;
+  const unpin = blobs.pin(record.data.extents.map((e) => e.blob));
+  try {
+    yield* readPinnedExtents(blobs, record.data.extents, range);
+  } finally {
+    unpin();
+  }
+}
+
+async function* readPinnedExtents(blobs: Blobs, extents: readonly BlobExtent[], range: ByteRange): AsyncGenerator<Buffer> {
   let offset = 0;
-  for (const extent of record.data.extents) {
+  for (const extent of extents) {
     const extentEnd = offset + extent.size - 1;
     if (extentEnd >= range.start && offset <= range.end) {
       const from = Math.max(range.start, offset) - offset;

@@ -116,7 +116,7 @@ export async function uploadPart(ctx: RequestContext): Promise<void> {
   if (length !== undefined && length > MAX_PART_SIZE) throw new S3Error('EntityTooLarge', undefined, { MaxSizeAllowed: String(MAX_PART_SIZE) });
   // Parts always get the upload's checksum, so that completion can build the object's.
   const algorithm = upload.checksumAlgorithm ?? request?.algorithm;
-  const stored = await ctx.store.blobs.ingest(ctx.auth.body, {
+  const stored = await ctx.store.blobs.ingest(ctx.body(), {
     allowInline: false,
     ...(length !== undefined ? { declaredLength: length } : {}),
     ...(algorithm ? { checksum: algorithm } : {}),
@@ -214,6 +214,24 @@ function parseCompleteBody(text: string, algorithm: ChecksumAlgorithm | undefine
   return parts;
 }
 
+/**
+ * S3's rules for completing an upload created with a checksum: the request may not
+ * switch the checksum type, and a COMPOSITE one must name every part's checksum
+ * (the object's checksum is built from them, so the client vouches for each).
+ */
+function checkCompletionChecksums(upload: Upload, requested: readonly RequestedPart[], typeHeader: string | undefined): void {
+  const algorithm = upload.checksumAlgorithm;
+  if (!algorithm) return;
+  const type = upload.checksumType ?? 'COMPOSITE';
+  if (typeHeader !== undefined && typeHeader.toUpperCase() !== type) {
+    throw new S3Error('InvalidRequest', `The upload was created using the ${type} checksum mode. The complete request must use the same checksum mode.`);
+  }
+  const missing = type === 'COMPOSITE' ? requested.find((r) => r.checksum === undefined) : undefined;
+  if (missing) {
+    throw new S3Error('InvalidRequest', `The upload was created using a ${algorithm.toLowerCase()} checksum. The complete request must include the checksum for each part. It was missing for part ${missing.partNumber} in the request.`);
+  }
+}
+
 /** Builds the completed object from the committed parts, or throws S3's error for the request. */
 function assemble(requested: readonly RequestedPart[], fullObjectChecksum: string | undefined) {
   return (upload: Upload, committed: readonly Part[]): ObjectRecord => {
@@ -258,8 +276,10 @@ function objectChecksum(upload: Upload, parts: readonly Part[]): ObjectRecord['c
 
 export async function completeMultipartUpload(ctx: RequestContext): Promise<void> {
   const upload = await loadUpload(ctx);
-  const body = await readSmallBody(ctx.auth.body, MAX_COMPLETE_BODY);
+  const body = await readSmallBody(ctx.body(), MAX_COMPLETE_BODY);
   const requested = parseCompleteBody(body.toString('utf8'), upload.checksumAlgorithm);
+  const typeHeader = ctx.req.headers['x-amz-checksum-type'];
+  checkCompletionChecksums(upload, requested, typeHeader === undefined ? undefined : String(typeHeader));
   const fullHeader = upload.checksumAlgorithm ? ctx.req.headers[`x-amz-checksum-${upload.checksumAlgorithm.toLowerCase()}`] : undefined;
   const full = upload.checksumType === 'FULL_OBJECT' && fullHeader !== undefined ? String(fullHeader) : undefined;
   const record = await ctx.store.metadata.completeUpload(upload.uploadId, assemble(requested, full));

@@ -67,9 +67,16 @@ export function canonicalizedAmzHeaders(amz: AmzHeaders): string {
  * CanonicalizedResource: `/bucket` when the bucket came from the Host header, then
  * the path exactly as sent (still percent-encoded, case kept), then the signed
  * sub-resources sorted by name, `name` or `name=value` with the value decoded.
+ *
+ * A path-style request for a bucket alone (`PUT /bucket`) is signed as
+ * `/bucket/`, the resource S3 names it by: botocore's HmacV1 signer sends
+ * `/bucket` and signs `/bucket/` ("to generate a signature that the server will
+ * accept"), the AWS SDK for Java v1 signs `/bucket/` too.
  */
 export function canonicalizedResource(rawPath: string, rawQuery: string, hostBucket: string | undefined): string {
-  let out = (hostBucket === undefined ? '' : '/' + hostBucket) + (rawPath === '' ? '/' : rawPath);
+  let path = rawPath === '' ? '/' : rawPath;
+  if (hostBucket === undefined && /^\/[^/]+$/.test(path)) path += '/';
+  let out = (hostBucket === undefined ? '' : '/' + hostBucket) + path;
   const subresources: { name: string; text: string }[] = [];
   if (rawQuery !== '') {
     for (const part of rawQuery.split('&')) {

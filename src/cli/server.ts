@@ -1,68 +1,223 @@
+import cluster, { type Worker } from 'node:cluster';
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { Server as TlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { AggregatorRegistry } from 'prom-client';
 import { HANDLERS } from '../api/handlers.js';
 import type { SecretLookup } from '../auth/types.js';
-import { createS3Server } from '../http/server.js';
-import { openEmbeddedStore } from '../store/open.js';
+import { createAdminServer } from '../http/admin.js';
+import { createS3Server, type ConnectionLimits } from '../http/server.js';
+import { createLogger, type Logger } from '../observability/log.js';
+import { createMetrics } from '../observability/metrics.js';
+import { openEmbeddedStore, type EmbeddedStore } from '../store/open.js';
 import { BlobCollector, sweepOrphans } from '../workers/blob-gc.js';
-import { ensureRoot } from './credentials.js';
+import type { ServerConfig } from './config.js';
+import { ensureRoot, type RootCredentials } from './credentials.js';
 
-export interface ServerOptions {
-  readonly data: string;
-  readonly address: string;
-  readonly port: number;
-  readonly region: string;
-  readonly domain: readonly string[];
+/** What a worker tells the primary once it listens. */
+interface ListeningMessage {
+  readonly type: 'cairn:listening';
+  readonly http: number;
+  readonly https: number | undefined;
 }
 
-function log(line: Record<string, unknown>): void {
-  process.stderr.write(JSON.stringify({ time: new Date().toISOString(), ...line }) + '\n');
+function endpointOf(scheme: string, address: string, port: number): string {
+  return `${scheme}://${address.includes(':') ? `[${address}]` : address}:${port}`;
 }
 
-export async function runServer(options: ServerOptions): Promise<void> {
-  const startedAt = Date.now();
-  const store = openEmbeddedStore(options.data);
-  const root = await ensureRoot(store.metadata, options.data, process.env);
-  const collector = new BlobCollector(store);
-  const lookup: SecretLookup = async (accessKeyId) => {
-    const key = await store.metadata.getAccessKey(accessKeyId);
-    return key && { secretKey: key.secretKey, accountId: key.accountId };
-  };
-  const server = createS3Server({
-    store, lookup, handlers: HANDLERS, domains: options.domain, log,
-    settings: { region: options.region, onGarbage: () => collector.poke() },
-  });
-  await new Promise<void>((resolve, reject) => {
+function listen(server: Server | TlsServer, port: number, address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.address, resolve);
+    server.listen(port, address, () => resolve((server.address() as AddressInfo).port));
   });
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `http://${options.address.includes(':') ? `[${options.address}]` : options.address}:${port}`;
-  process.stdout.write(`Cairn listening on ${endpoint}\n`);
-  process.stdout.write(`Data folder: ${options.data}\n`);
+}
+
+function readTls(config: ServerConfig): { cert: Buffer; key: Buffer } | undefined {
+  return config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : undefined;
+}
+
+/**
+ * Prepares the data folder once: migrations, the root account, and the sweep of
+ * blobs that a crash left without metadata.
+ */
+async function prepare(config: ServerConfig, logger: Logger, startedAt: number): Promise<{ store: EmbeddedStore; root: RootCredentials }> {
+  const store = openEmbeddedStore(config.data);
+  const root = await ensureRoot(store.metadata, config.data, process.env);
+  void sweepOrphans(store, startedAt).then((n) => {
+    if (n > 0) logger.info({ count: n }, 'removed orphan blobs');
+  }, (err: unknown) => logger.error({ err }, 'orphan sweep failed'));
+  return { store, root };
+}
+
+/** Prints where Cairn listens and, the first time only, the generated root keys with a ready-to-paste line. */
+function announce(config: ServerConfig, root: RootCredentials, http: number, https: number | undefined, admin: number): void {
+  const endpoint = endpointOf('http', config.address, http);
+  const lines = [`Cairn listening on ${endpoint}`];
+  if (https !== undefined) lines.push(`Cairn listening on ${endpointOf('https', config.address, https)}`);
+  lines.push(`Admin endpoint on ${endpointOf('http', config.address, admin)} (/metrics, /health/live, /health/ready)`, `Data folder: ${config.data}`);
   if (root.generated) {
-    process.stdout.write([
+    lines.push(
       'Root credentials were generated (shown once; kept in the data folder, mode 0600):',
       `  AWS_ACCESS_KEY_ID=${root.accessKeyId}`,
       `  AWS_SECRET_ACCESS_KEY=${root.secretKey}`,
       'Try:',
       `  AWS_ACCESS_KEY_ID=${root.accessKeyId} AWS_SECRET_ACCESS_KEY=${root.secretKey} aws --endpoint-url ${endpoint} s3 ls`,
-      '',
-    ].join('\n'));
+    );
   } else {
-    process.stdout.write(`Root access key: ${root.accessKeyId}\n`);
+    lines.push(`Root access key: ${root.accessKeyId}`);
   }
+  process.stdout.write(lines.join('\n') + '\n');
+}
 
-  // Leftovers of writes cut off by a crash: files older than this start that no metadata knows.
-  void sweepOrphans(store, startedAt).then((n) => {
-    if (n > 0) log({ level: 'info', msg: 'removed orphan blobs', count: n });
-  });
+/** Starts Cairn: one process, or a primary with one worker per core sharing the listening sockets and the store. */
+export async function runServer(config: ServerConfig): Promise<void> {
+  if (cluster.isWorker) return runWorker(config, createLogger(config.logLevel));
+  const logger = createLogger(config.logLevel);
+  if (config.workers === 1) return runSingle(config, logger);
+  return runPrimary(config, logger);
+}
+
+interface Serving {
+  readonly s3: (Server | TlsServer)[];
+  readonly ports: { http: number; https: number | undefined };
+  /** Stops accepting, lets in-flight requests finish (up to the timeout), closes the store. */
+  stop(): Promise<void>;
+  reloadTls(): void;
+}
+
+/** The S3 listeners of one process over an open store. */
+async function serve(config: ServerConfig, logger: Logger, store: EmbeddedStore): Promise<Serving & { metrics: ReturnType<typeof createMetrics> }> {
+  const metrics = createMetrics(store.metadata);
+  const collector = new BlobCollector(store, config.gcGrace * 1000);
   collector.poke();
-
-  const stop = (): void => {
-    server.close();
-    server.closeIdleConnections();
-    void collector.stop().then(() => store.close()).then(() => process.exit(0));
+  const lookup: SecretLookup = async (accessKeyId) => {
+    const key = await store.metadata.getAccessKey(accessKeyId);
+    return key && { secretKey: key.secretKey, accountId: key.accountId };
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  const options = {
+    store, lookup, handlers: HANDLERS, domains: config.domain, logger, metrics,
+    settings: { region: config.region, onGarbage: () => collector.poke() },
+  };
+  const limits: ConnectionLimits = {
+    headersTimeoutMs: config.headersTimeout * 1000,
+    keepAliveTimeoutMs: config.keepAliveTimeout * 1000,
+    idleTimeoutMs: config.idleTimeout * 1000,
+  };
+  const http = createS3Server(options, limits);
+  const tls = readTls(config);
+  const https = tls ? createS3Server(options, limits, tls) : undefined;
+  const ports = {
+    http: await listen(http, config.port, config.address),
+    https: https ? await listen(https, config.tlsPort, config.address) : undefined,
+  };
+  const s3 = https ? [http, https] : [http];
+  return {
+    s3, ports, metrics,
+    reloadTls() {
+      if (!https) return;
+      try {
+        (https as TlsServer).setSecureContext(readTls(config)!);
+        logger.info('TLS certificate reloaded');
+      } catch (err) {
+        logger.error({ err }, 'TLS certificate reload failed; keeping the previous one');
+      }
+    },
+    async stop() {
+      const closed = s3.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
+      for (const server of s3) server.closeIdleConnections();
+      const deadline = setTimeout(() => {
+        logger.warn('shutdown timeout: closing connections still open');
+        for (const server of s3) server.closeAllConnections();
+      }, config.shutdownTimeout * 1000);
+      await Promise.all(closed);
+      clearTimeout(deadline);
+      await collector.stop();
+      await store.close();
+    },
+  };
+}
+
+function onSignals(stop: () => Promise<void>, reload: () => void, logger: Logger): void {
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    stop().then(() => process.exit(0), (err: unknown) => {
+      logger.error({ err }, 'shutdown failed');
+      process.exit(1);
+    });
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGHUP', reload);
+}
+
+async function runSingle(config: ServerConfig, logger: Logger): Promise<void> {
+  const { store, root } = await prepare(config, logger, Date.now());
+  const serving = await serve(config, logger, store);
+  const admin = createAdminServer({
+    metrics: async () => ({ contentType: serving.metrics.registry.contentType, body: await serving.metrics.registry.metrics() }),
+    ready: () => store.metadata.ping(),
+  });
+  const adminPort = await listen(admin, config.adminPort, config.address);
+  announce(config, root, serving.ports.http, serving.ports.https, adminPort);
+  onSignals(async () => {
+    admin.close();
+    admin.closeAllConnections();
+    await serving.stop();
+  }, () => serving.reloadTls(), logger);
+}
+
+async function runWorker(config: ServerConfig, logger: Logger): Promise<void> {
+  const store = openEmbeddedStore(config.data);
+  const serving = await serve(config, logger, store);
+  // Constructing one is what makes prom-client answer the primary's requests for this worker's metrics.
+  AggregatorRegistry.setRegistries([serving.metrics.registry]);
+  void new AggregatorRegistry();
+  const message: ListeningMessage = { type: 'cairn:listening', http: serving.ports.http, https: serving.ports.https };
+  process.send?.(message);
+  onSignals(() => serving.stop(), () => serving.reloadTls(), logger);
+}
+
+async function runPrimary(config: ServerConfig, logger: Logger): Promise<void> {
+  const { store, root } = await prepare(config, logger, Date.now());
+  const registry = new AggregatorRegistry();
+  const admin = createAdminServer({
+    metrics: async () => ({ contentType: registry.contentType, body: await (await registry.clusterMetrics()) }),
+    ready: async () => {
+      await store.metadata.ping();
+      if (Object.keys(cluster.workers ?? {}).length === 0) throw new Error('no worker is running');
+    },
+  });
+  const adminPort = await listen(admin, config.adminPort, config.address);
+  let stopping = false;
+  let announced = false;
+  const fork = (): Worker => cluster.fork();
+  cluster.on('message', (_worker, message: ListeningMessage) => {
+    if (message?.type !== 'cairn:listening' || announced) return;
+    announced = true;
+    announce(config, root, message.http, message.https, adminPort);
+  });
+  // A worker that dies is replaced; requests on other workers go on.
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    logger.warn({ worker: worker.process.pid, code, signal }, 'worker died; starting another');
+    fork();
+  });
+  for (let i = 0; i < config.workers; i++) fork();
+  onSignals(async () => {
+    stopping = true;
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+    await Promise.all(workers.map((w) => new Promise<void>((resolve) => {
+      w.once('exit', () => resolve());
+      w.process.kill('SIGTERM');
+    })));
+    admin.close();
+    admin.closeAllConnections();
+    await store.close();
+  }, () => {
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP');
+  }, logger);
 }

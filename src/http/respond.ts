@@ -19,9 +19,13 @@ export function quoteEtag(etag: string): string {
   return `"${etag}"`;
 }
 
-/** Dates in XML documents: ISO 8601 with milliseconds. */
+/**
+ * Dates in XML documents: ISO 8601 with milliseconds, at S3's one-second
+ * resolution (always .000Z), so that a listing tells the same time as the
+ * Last-Modified header of HEAD and GET.
+ */
 export function isoDate(d: Date): string {
-  return d.toISOString();
+  return new Date(Math.floor(d.getTime() / 1000) * 1000).toISOString();
 }
 
 /** Dates in headers: RFC 1123. */

@@ -1,4 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
+import type { Logger } from '../observability/log.js';
+import type { Metrics } from '../observability/metrics.js';
 import { randomBytes } from 'node:crypto';
 import { authenticate } from '../auth/authenticate.js';
 import { authorize } from '../auth/authorize.js';
@@ -17,7 +20,22 @@ export interface S3ServerOptions {
   readonly lookup: SecretLookup;
   /** Domains under which `<bucket>.<domain>` addresses a bucket (virtual-hosted style). */
   readonly domains: readonly string[];
-  readonly log: (line: Record<string, unknown>) => void;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+/** Connection limits: how long a client may take, so a slow one cannot hold a worker. */
+export interface ConnectionLimits {
+  readonly headersTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+}
+
+/** What one request did, for the access log and the metrics. */
+interface Observed {
+  operation: string;
+  bucket: string | undefined;
+  principal: string | undefined;
 }
 
 const SERVER_NAME = 'Cairn';
@@ -54,22 +72,52 @@ function applyHoistedHeaders(req: IncomingMessage, query: URLSearchParams): void
   }
 }
 
-/** The HTTP edge: request ids, common headers, dispatch, and S3 error documents. */
-export function createS3Server(options: S3ServerOptions): Server {
-  const server = createServer({
+/**
+ * The HTTP edge: request ids, common headers, dispatch, S3 error documents, the
+ * access log and request metrics. With `tls`, an HTTPS server (its certificate
+ * can be replaced later with setSecureContext).
+ */
+export function createS3Server(options: S3ServerOptions, limits: ConnectionLimits, tls?: { cert: Buffer; key: Buffer }): Server | TlsServer {
+  const serverOptions = {
     keepAlive: true,
+    // Uploads may take as long as they keep moving; idleTimeoutMs catches the stalled ones.
     requestTimeout: 0,
-    headersTimeout: 60_000,
+    headersTimeout: limits.headersTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // Check for slow-header clients often enough that headersTimeout means what it says.
+    connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
     maxHeaderSize: 16 * 1024,
     highWaterMark: 256 * 1024,
-  }, (req, res) => void handle(options, req, res));
-  // Reply 100 Continue only once the request has passed routing and authentication.
+  };
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => void handle(options, req, res);
+  const server = tls ? createTlsServer({ ...serverOptions, ...tls }, onRequest) : createServer(serverOptions, onRequest);
+  server.timeout = limits.idleTimeoutMs;
+  // Reply 100 Continue only once a handler takes the body (see RequestContext.body).
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => void handle(options, req, res, true));
   return server;
 }
 
+/** One access-log line and the request metrics, once the response is done (or the client gone). */
+function observe(options: S3ServerOptions, req: IncomingMessage, res: ServerResponse, requestId: string, started: bigint, seen: Observed): void {
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const status = res.writableFinished ? res.statusCode : 499;
+  const bytesIn = Number(req.headers['content-length'] ?? 0);
+  const bytesOut = Number(res.getHeader('content-length') ?? 0);
+  options.metrics.requests.inc({ operation: seen.operation, status: String(status) });
+  options.metrics.duration.observe({ operation: seen.operation }, seconds);
+  options.metrics.bytesIn.inc(bytesIn);
+  if (res.writableFinished) options.metrics.bytesOut.inc(bytesOut);
+  options.logger.info({
+    requestId, method: req.method, path: (req.url ?? '/').split('?')[0], operation: seen.operation, bucket: seen.bucket,
+    principal: seen.principal, status, ms: Math.round(seconds * 1e4) / 10, bytesIn, bytesOut, remote: req.socket.remoteAddress,
+  }, 'request');
+}
+
 async function handle(options: S3ServerOptions, req: IncomingMessage, res: ServerResponse, expectsContinue = false): Promise<void> {
   const requestId = nextRequestId();
+  const started = process.hrtime.bigint();
+  const seen: Observed = { operation: 'Unknown', bucket: undefined, principal: undefined };
+  res.once('close', () => observe(options, req, res, requestId, started, seen));
   res.setHeader('x-amz-request-id', requestId);
   res.setHeader('x-amz-id-2', Buffer.from(requestId).toString('base64'));
   res.setHeader('Server', SERVER_NAME);
@@ -79,6 +127,8 @@ async function handle(options: S3ServerOptions, req: IncomingMessage, res: Serve
     resource = target.path;
     applyHoistedHeaders(req, target.query);
     const { operation, spec } = route(req.method ?? 'GET', target, req.headers);
+    seen.operation = operation;
+    seen.bucket = target.bucket;
     // SigV2 signs a virtual-hosted request's bucket in front of the path.
     const auth = await authenticate(req, options.lookup, { hostBucket: bucketFromHost(req.headers.host, options.domains) });
     const bucket = spec.target === 'service' || operation === 'CreateBucket'
@@ -87,6 +137,7 @@ async function handle(options: S3ServerOptions, req: IncomingMessage, res: Serve
     if (spec.target !== 'service' && operation !== 'CreateBucket' && !bucket) {
       throw new S3Error('NoSuchBucket', undefined, { BucketName: target.bucket! });
     }
+    if (auth.principal.kind === 'account') seen.principal = auth.principal.accountId;
     authorize(spec.permission, auth.principal, bucket);
     await options.handlers[operation]({
       req, res, requestId, operation, target, auth, principal: auth.principal,
@@ -108,7 +159,7 @@ function sendError(options: S3ServerOptions, req: IncomingMessage, res: ServerRe
   const s3 = err instanceof S3Error ? err : undefined;
   if (!s3) {
     const aborted = req.destroyed || (err as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET';
-    if (!aborted) options.log({ level: 'error', requestId, msg: 'internal error', err: String((err as Error)?.stack ?? err) });
+    if (!aborted) options.logger.error({ requestId, err }, 'internal error');
   }
   if (res.headersSent || res.destroyed) {
     res.destroy();
@@ -118,11 +169,6 @@ function sendError(options: S3ServerOptions, req: IncomingMessage, res: ServerRe
   const headers: Record<string, string | number> = { ...error.headers, 'Content-Type': 'application/xml' };
   // A body we did not read would otherwise be drained before the connection could be reused.
   if (!req.complete) headers.Connection = 'close';
-  if (req.method === 'HEAD') {
-    res.writeHead(error.status, headers);
-    res.end();
-    return;
-  }
   const body = Buffer.from(renderXml('Error', {
     Code: error.code,
     Message: error.message,
@@ -131,7 +177,11 @@ function sendError(options: S3ServerOptions, req: IncomingMessage, res: ServerRe
     RequestId: requestId,
     HostId: Buffer.from(requestId).toString('base64'),
   }, null), 'utf8');
+  // HEAD errors carry no body but still frame the message: without a Content-Length
+  // (the size GET's body would have, RFC 9110 §9.3.2) Node's client, and so the SDKs,
+  // cannot reuse the connection after a HEAD 404.
   headers['Content-Length'] = body.length;
   res.writeHead(error.status, headers);
-  res.end(body);
+  if (req.method === 'HEAD') res.end();
+  else res.end(body);
 }

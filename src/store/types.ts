@@ -227,12 +227,17 @@ export interface Metadata {
   abortUpload(uploadId: string): Promise<boolean>;
   listUploads(bucket: BucketName, query: UploadListQuery): Promise<UploadPage>;
 
-  /** Blobs no longer referenced, waiting for their files to be removed. */
-  takeGarbage(limit: number): Promise<BlobId[]>;
+  /** Objects and bytes stored in each bucket. */
+  bucketStats(): Promise<{ bucket: BucketName; objects: number; bytes: number }[]>;
+
+  /** Blobs no longer referenced since before `deadBefore` (epoch ms), waiting for their files to be removed. */
+  takeGarbage(limit: number, deadBefore: number): Promise<BlobId[]>;
   forgetGarbage(ids: readonly BlobId[]): Promise<void>;
   /** Whether committed metadata knows this blob (live or queued for deletion). */
   knowsBlob(id: BlobId): Promise<boolean>;
 
+  /** Resolves when the store answers a trivial query (readiness). */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -269,6 +274,12 @@ export interface Blobs {
   /** Removes a blob that was never committed (a failed write). */
   discard(data: ObjectData): Promise<void>;
   delete(id: BlobId): Promise<void>;
+  /**
+   * Marks blobs as being read until the returned function is called; collection
+   * skips them meanwhile, so a reader never loses a file mid-stream.
+   */
+  pin(ids: readonly BlobId[]): () => void;
+  isPinned(id: BlobId): boolean;
   /** Every blob id present on disk, for the orphan sweep. */
   list(): AsyncIterable<{ id: BlobId; mtimeMs: number }>;
 }

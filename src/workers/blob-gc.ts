@@ -5,14 +5,17 @@ const BATCH = 256;
 /**
  * Removes the files of blobs that committed metadata no longer references
  * (invariant 8: deletions go through a queue committed with the metadata change).
+ * A blob is collected only once it has been dead for `graceMs` and no reader in
+ * this process holds it: a GET that began before an overwrite keeps its files
+ * (pins cover this process; the grace covers readers in other workers).
  */
 export class BlobCollector {
   private running: Promise<void> | undefined;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly store: Store, intervalMs = 5000) {
-    this.timer = setInterval(() => this.poke(), intervalMs);
+  constructor(private readonly store: Store, private readonly graceMs: number, intervalMs = 5000) {
+    this.timer = setInterval(() => this.poke(), Math.min(intervalMs, Math.max(graceMs, 100)));
     this.timer.unref();
   }
 
@@ -32,12 +35,15 @@ export class BlobCollector {
   }
 
   private async pass(): Promise<void> {
+    const seen = new Set<string>();
     for (;;) {
-      const ids = await this.store.metadata.takeGarbage(BATCH);
+      const ids = (await this.store.metadata.takeGarbage(BATCH, Date.now() - this.graceMs)).filter((id) => !seen.has(id));
       if (ids.length === 0) return;
-      await Promise.all(ids.map((id) => this.store.blobs.delete(id)));
-      await this.store.metadata.forgetGarbage(ids);
-      if (ids.length < BATCH) return;
+      for (const id of ids) seen.add(id);
+      // Pinned blobs stay queued; a later pass takes them once their readers are done.
+      const free = ids.filter((id) => !this.store.blobs.isPinned(id));
+      await Promise.all(free.map((id) => this.store.blobs.delete(id)));
+      await this.store.metadata.forgetGarbage(free);
     }
   }
 

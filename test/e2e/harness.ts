@@ -16,6 +16,8 @@ export interface RunningServer {
   readonly child: ChildProcess;
   /** Everything the server printed on stdout so far. */
   output(): string;
+  /** Everything the server printed on stderr so far (its JSON log lines). */
+  logs(): string;
   /** Stops the server (SIGTERM) and, unless keepData, removes its data folder. */
   stop(options?: { keepData?: boolean }): Promise<void>;
   /** Kills the server at once, as a crash would. */
@@ -41,7 +43,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     env.CAIRN_ROOT_ACCESS_KEY = ROOT_KEY.accessKeyId;
     env.CAIRN_ROOT_SECRET_KEY = ROOT_KEY.secretAccessKey;
   }
-  const child = spawn(process.execPath, [CAIRN_BIN, 'server', '--data', dataDir, '--port', '0', ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [CAIRN_BIN, 'server', '--data', dataDir, '--port', '0', '--admin-port', '0', '--workers', '1', '--log-level', 'warn', ...(options.args ?? [])], {
     env, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -70,6 +72,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     dataDir,
     child,
     output: () => stdout,
+    logs: () => stderr,
     async stop(stopOptions = {}) {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');

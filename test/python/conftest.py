@@ -20,9 +20,12 @@ class Server:
         full_env = dict(os.environ)
         full_env.update({"CAIRN_ROOT_ACCESS_KEY": ROOT_ACCESS_KEY, "CAIRN_ROOT_SECRET_KEY": ROOT_SECRET_KEY})
         full_env.update(env or {})
+        # The server's log goes to a file: a pipe nobody reads would fill and stall it.
+        self.log = tempfile.TemporaryFile(mode="w+", prefix="cairn-log-")
         self.proc = subprocess.Popen(
-            ["node", CAIRN, "server", "--data", self.data_dir, "--port", "0", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env, text=True,
+            ["node", CAIRN, "server", "--data", self.data_dir, "--port", "0", "--admin-port", "0",
+             "--workers", "1", "--log-level", "warn", *args],
+            stdout=subprocess.PIPE, stderr=self.log, env=full_env, text=True,
         )
         deadline = time.time() + 20
         line = ""
@@ -35,8 +38,10 @@ class Server:
                 return
             if self.proc.poll() is not None:
                 break
+        self.log.seek(0)
+        output = self.log.read()
         self.stop()
-        raise RuntimeError("Cairn did not start: " + line + self.proc.stderr.read())
+        raise RuntimeError("Cairn did not start: " + line + output)
 
     def admin(self, *args):
         out = subprocess.run(["node", CAIRN, "admin", *args, "--data", self.data_dir],
@@ -56,7 +61,7 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
         self.proc.stdout.close()
-        self.proc.stderr.close()
+        self.log.close()
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 

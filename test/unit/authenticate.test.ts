@@ -175,10 +175,10 @@ test('no signature at all: anonymous, body is the request itself', async () => {
   assert.equal((await readAll(a2)).toString(), 'hello');
 });
 
-test('other schemes: SigV2 is not implemented, unknown schemes and mixtures are refused', async () => {
+test('SigV2 without a date or past its expiry is refused; unknown schemes and mixtures are refused', async () => {
   const h = (v: string) => fakeRequest('GET', '/b/k', [['Host', 'h'], ['Authorization', v]]);
-  await rejects(authenticate(h(`AWS ${AK}:c2lnbmF0dXJl`), lookup), 'NotImplemented', /Signature Version 2/);
-  await rejects(authenticate(fakeRequest('GET', `/b/k?AWSAccessKeyId=${AK}&Expires=1&Signature=x`, [['Host', 'h']]), lookup), 'NotImplemented', /Signature Version 2/);
+  await rejects(authenticate(h(`AWS ${AK}:c2lnbmF0dXJl`), lookup), 'AccessDenied', /valid Date or x-amz-date/);
+  await rejects(authenticate(fakeRequest('GET', `/b/k?AWSAccessKeyId=${AK}&Expires=1&Signature=x`, [['Host', 'h']]), lookup), 'AccessDenied', /Request has expired/);
   await rejects(authenticate(h('Bearer abc'), lookup), 'InvalidArgument', /Unsupported Authorization Type/);
   await rejects(authenticate(h('AWS4-ECDSA-P256-SHA256 Credential=x'), lookup), 'NotImplemented');
   const both = fakeRequest('GET', '/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256', [['Host', 'h'], ['Authorization', 'AWS4-HMAC-SHA256 Credential=x']]);

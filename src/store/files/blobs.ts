@@ -23,6 +23,8 @@ const READ_BUFFER = 256 * 1024;
  */
 export class FileBlobs implements Blobs {
   private readonly root: string;
+  /** Readers per blob in this process. */
+  private readonly pins = new Map<BlobId, number>();
 
   constructor(dataDir: string) {
     this.root = join(dataDir, 'blobs');
@@ -72,6 +74,24 @@ export class FileBlobs implements Blobs {
 
   read(id: BlobId, start: number, end: number): Readable {
     return createReadStream(this.pathOf(id), { start, end, highWaterMark: READ_BUFFER });
+  }
+
+  pin(ids: readonly BlobId[]): () => void {
+    for (const id of ids) this.pins.set(id, (this.pins.get(id) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      for (const id of ids) {
+        const n = (this.pins.get(id) ?? 1) - 1;
+        if (n <= 0) this.pins.delete(id);
+        else this.pins.set(id, n);
+      }
+    };
+  }
+
+  isPinned(id: BlobId): boolean {
+    return this.pins.has(id);
   }
 
   async discard(data: ObjectData): Promise<void> {

@@ -74,6 +74,8 @@ export class SqliteMetadata implements Metadata {
       key: db.prepare<[string], KeyRow>('SELECT * FROM access_keys WHERE access_key_id = ?'),
       keysOf: db.prepare<[string], KeyRow>('SELECT * FROM access_keys WHERE account_id = ? ORDER BY created_at'),
       insertBucket: db.prepare('INSERT INTO buckets (name, owner, created_at, location, acl) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO NOTHING'),
+      adjustStats: db.prepare('UPDATE buckets SET object_count = object_count + ?, byte_count = byte_count + ? WHERE name = ?'),
+      stats: db.prepare<[], { name: string; object_count: number; byte_count: number }>('SELECT name, object_count, byte_count FROM buckets ORDER BY name'),
       setBucketAcl: db.prepare('UPDATE buckets SET acl = ? WHERE name = ?'),
       setObjectAcl: db.prepare('UPDATE objects SET acl = ? WHERE bucket = ? AND key = ?'),
       bucket: db.prepare<[string], BucketRow>('SELECT * FROM buckets WHERE name = ?'),
@@ -112,9 +114,9 @@ export class SqliteMetadata implements Metadata {
       allParts: db.prepare<[string], PartRow>('SELECT * FROM parts WHERE upload_id = ? ORDER BY part_number'),
       deleteParts: db.prepare('DELETE FROM parts WHERE upload_id = ?'),
       insertBlob: db.prepare('INSERT INTO blobs (id) VALUES (?)'),
-      killBlob: db.prepare('UPDATE blobs SET dead = 1 WHERE id = ?'),
-      deadBlobs: db.prepare<[number], { id: string }>('SELECT id FROM blobs WHERE dead = 1 LIMIT ?'),
-      forgetBlob: db.prepare('DELETE FROM blobs WHERE id = ? AND dead = 1'),
+      killBlob: db.prepare('UPDATE blobs SET dead = ? WHERE id = ?'),
+      deadBlobs: db.prepare<[number, number], { id: string }>('SELECT id FROM blobs WHERE dead > 0 AND dead <= ? LIMIT ?'),
+      forgetBlob: db.prepare('DELETE FROM blobs WHERE id = ? AND dead > 0'),
       blob: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM blobs WHERE id = ?'),
     };
   }
@@ -244,11 +246,13 @@ export class SqliteMetadata implements Metadata {
       checkCondition(current, condition, r.key);
       if (current) this.killBlobsOf(current);
       if (r.data.kind === 'blobs') for (const e of r.data.extents) this.q.insertBlob.run(e.blob);
-      this.writeObject(r);
+      this.writeObject(r, current);
     });
   }
 
-  private writeObject(r: ObjectRecord): void {
+  /** Writes the object row over `replaced` (if any), keeping the bucket's totals in step. */
+  private writeObject(r: ObjectRecord, replaced: ObjectRow | undefined): void {
+    this.q.adjustStats.run(replaced ? 0 : 1, r.size - (replaced?.size ?? 0), r.bucket);
     this.q.upsertObject.run({
         bucket: r.bucket, key: r.key, version_id: r.versionId, size: r.size, etag: r.etag,
         last_modified: r.lastModified.getTime(), owner: r.owner, storage_class: r.storageClass,
@@ -262,7 +266,7 @@ export class SqliteMetadata implements Metadata {
 
   /** Removes an upload and its parts; part blobs not in `keep` are queued for deletion. */
   private dropUpload(uploadId: string, keep: ReadonlySet<string>): void {
-    for (const part of this.q.allParts.all(uploadId)) if (!keep.has(part.blob)) this.q.killBlob.run(part.blob);
+    for (const part of this.q.allParts.all(uploadId)) if (!keep.has(part.blob)) this.q.killBlob.run(Date.now(), part.blob);
     this.q.deleteParts.run(uploadId);
     this.q.deleteUpload.run(uploadId);
   }
@@ -273,6 +277,7 @@ export class SqliteMetadata implements Metadata {
       if (!current) return false;
       this.killBlobsOf(current);
       this.q.deleteObject.run(bucket, key);
+      this.q.adjustStats.run(-1, -current.size, bucket);
       return true;
     });
   }
@@ -308,7 +313,7 @@ export class SqliteMetadata implements Metadata {
     await this.writes.run(() => {
       if (!this.q.upload.get(p.uploadId)) throw new S3Error('NoSuchUpload', undefined, { UploadId: p.uploadId });
       const previous = this.q.part.get(p.uploadId, p.partNumber);
-      if (previous) this.q.killBlob.run(previous.blob);
+      if (previous) this.q.killBlob.run(Date.now(), previous.blob);
       this.q.insertBlob.run(p.blob);
       this.q.upsertPart.run(p.uploadId, p.partNumber, p.blob, p.size, p.etag, p.lastModified.getTime(), p.checksum ?? null);
     });
@@ -328,7 +333,7 @@ export class SqliteMetadata implements Metadata {
       const current = this.q.object.get(record.bucket, record.key);
       if (current) this.killBlobsOf(current);
       this.dropUpload(uploadId, used);
-      this.writeObject(record);
+      this.writeObject(record, current);
       return record;
     });
   }
@@ -356,8 +361,12 @@ export class SqliteMetadata implements Metadata {
     return { uploads: page.entries, commonPrefixes: page.commonPrefixes, isTruncated: page.isTruncated };
   }
 
-  async takeGarbage(limit: number): Promise<BlobId[]> {
-    return this.q.deadBlobs.all(limit).map((r) => r.id);
+  async bucketStats(): Promise<{ bucket: BucketName; objects: number; bytes: number }[]> {
+    return this.q.stats.all().map((r) => ({ bucket: r.name, objects: r.object_count, bytes: r.byte_count }));
+  }
+
+  async takeGarbage(limit: number, deadBefore: number): Promise<BlobId[]> {
+    return this.q.deadBlobs.all(deadBefore, limit).map((r) => r.id);
   }
   async forgetGarbage(ids: readonly BlobId[]): Promise<void> {
     await this.writes.run(() => {
@@ -368,6 +377,10 @@ export class SqliteMetadata implements Metadata {
     return this.q.blob.get(id) !== undefined;
   }
 
+  async ping(): Promise<void> {
+    this.q.dataVersion.get();
+  }
+
   async close(): Promise<void> {
     await this.writes.drain();
     this.db.close();
@@ -375,7 +388,7 @@ export class SqliteMetadata implements Metadata {
 
   private killBlobsOf(row: ObjectRow): void {
     if (row.extents === null) return;
-    for (const e of JSON.parse(row.extents) as { blob: string }[]) this.q.killBlob.run(e.blob);
+    for (const e of JSON.parse(row.extents) as { blob: string }[]) this.q.killBlob.run(Date.now(), e.blob);
   }
 }
 

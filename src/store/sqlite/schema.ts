@@ -1,5 +1,5 @@
 /** The newest schema; MIGRATIONS[n] brings a database from version n-1 to n. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 4;
 
 /**
  * The embedded metadata schema as first created (version 1); later versions
@@ -84,5 +84,18 @@ export const MIGRATIONS: Readonly<Record<number, string>> = {
 ALTER TABLE buckets ADD COLUMN acl TEXT;
 ALTER TABLE objects ADD COLUMN acl TEXT;
 ALTER TABLE uploads ADD COLUMN acl TEXT;
+`,
+  // Per-bucket totals, kept in the same transactions as the objects they count.
+  3: `
+ALTER TABLE buckets ADD COLUMN object_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE buckets ADD COLUMN byte_count INTEGER NOT NULL DEFAULT 0;
+UPDATE buckets SET
+  object_count = (SELECT count(*) FROM objects WHERE objects.bucket = buckets.name),
+  byte_count = (SELECT coalesce(sum(size), 0) FROM objects WHERE objects.bucket = buckets.name);
+`,
+  // blobs.dead holds when a blob died (epoch ms; 0 while live), so collection can wait out readers.
+  4: `
+DROP INDEX IF EXISTS blobs_dead;
+CREATE INDEX blobs_dead ON blobs(dead) WHERE dead > 0;
 `,
 };

@@ -1,0 +1,155 @@
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+
+/**
+ * Every `cairn server` setting, in one typed schema. Each can come from the
+ * config file (`--config`, JSON, keys named like the flags), the environment
+ * (`CAIRN_` + the flag in upper snake case) or a flag; flags win over the
+ * environment, which wins over the file.
+ */
+export interface ServerConfig {
+  readonly data: string;
+  readonly address: string;
+  readonly port: number;
+  readonly region: string;
+  readonly domain: readonly string[];
+  readonly workers: number;
+  readonly tlsCert: string | undefined;
+  readonly tlsKey: string | undefined;
+  readonly tlsPort: number;
+  readonly adminPort: number;
+  readonly logLevel: LogLevel;
+  readonly shutdownTimeout: number;
+  readonly headersTimeout: number;
+  readonly keepAliveTimeout: number;
+  readonly idleTimeout: number;
+  readonly gcGrace: number;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+type Raw = string | number | boolean | readonly string[];
+
+interface Setting<K extends keyof ServerConfig> {
+  readonly key: K;
+  readonly flag: string;
+  readonly value: string;
+  readonly description: string;
+  readonly fallback: () => ServerConfig[K];
+  readonly parse: (raw: Raw) => ServerConfig[K];
+  readonly repeatable?: boolean;
+}
+
+class ConfigError extends Error {}
+
+function text(raw: Raw): string {
+  if (typeof raw !== 'string' || raw === '') throw new ConfigError('expected a non-empty string');
+  return raw;
+}
+
+function integer(min: number, max: number) {
+  return (raw: Raw): number => {
+    const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+    if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`expected a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+function list(raw: Raw): readonly string[] {
+  if (Array.isArray(raw)) return raw.map((v) => text(v));
+  if (typeof raw === 'string') return raw.split(',').map((v) => v.trim()).filter((v) => v !== '');
+  throw new ConfigError('expected a list of strings');
+}
+
+function oneOf<T extends string>(values: readonly T[]) {
+  return (raw: Raw): T => {
+    if (typeof raw !== 'string' || !(values as readonly string[]).includes(raw)) throw new ConfigError(`expected one of ${values.join(', ')}`);
+    return raw as T;
+  };
+}
+
+const PORT = integer(0, 65535);
+
+/** The schema: one row per setting. */
+const SETTINGS: readonly Setting<keyof ServerConfig>[] = [
+  { key: 'data', flag: 'data', value: '<dir>', description: 'data folder (metadata and objects)', fallback: () => './data', parse: text },
+  { key: 'address', flag: 'address', value: '<ip>', description: 'address to listen on', fallback: () => '127.0.0.1', parse: text },
+  { key: 'port', flag: 'port', value: '<n>', description: 'HTTP port (0 picks a free one)', fallback: () => 9000, parse: PORT },
+  { key: 'region', flag: 'region', value: '<name>', description: 'region this endpoint answers for', fallback: () => 'us-east-1', parse: text },
+  { key: 'domain', flag: 'domain', value: '<name>', description: 'domain for virtual-hosted-style requests (<bucket>.<domain>); repeatable, or comma-separated', fallback: () => [], parse: list, repeatable: true },
+  { key: 'workers', flag: 'workers', value: '<n>', description: 'worker processes (default: one per core)', fallback: () => availableParallelism(), parse: integer(1, 256) },
+  { key: 'tlsCert', flag: 'tls-cert', value: '<file>', description: 'PEM certificate chain; with --tls-key, serves HTTPS on --tls-port (reloaded on SIGHUP)', fallback: () => undefined, parse: text },
+  { key: 'tlsKey', flag: 'tls-key', value: '<file>', description: 'PEM private key for --tls-cert', fallback: () => undefined, parse: text },
+  { key: 'tlsPort', flag: 'tls-port', value: '<n>', description: 'HTTPS port', fallback: () => 9443, parse: PORT },
+  { key: 'adminPort', flag: 'admin-port', value: '<n>', description: 'port for /metrics, /health/live and /health/ready, outside the S3 namespace', fallback: () => 9001, parse: PORT },
+  { key: 'logLevel', flag: 'log-level', value: '<level>', description: `log level: ${LOG_LEVELS.join(', ')}`, fallback: () => 'info', parse: oneOf(LOG_LEVELS) },
+  { key: 'shutdownTimeout', flag: 'shutdown-timeout', value: '<s>', description: 'seconds in-flight requests get to finish on SIGTERM', fallback: () => 30, parse: integer(0, 3600) },
+  { key: 'headersTimeout', flag: 'headers-timeout', value: '<s>', description: 'seconds a client has to send its request headers', fallback: () => 30, parse: integer(1, 3600) },
+  { key: 'keepAliveTimeout', flag: 'keep-alive-timeout', value: '<s>', description: 'seconds an idle keep-alive connection stays open', fallback: () => 5, parse: integer(1, 3600) },
+  { key: 'idleTimeout', flag: 'idle-timeout', value: '<s>', description: 'seconds a request may go without sending or receiving a byte', fallback: () => 120, parse: integer(1, 86400) },
+  { key: 'gcGrace', flag: 'gc-grace', value: '<s>', description: 'seconds a replaced or deleted blob is kept before its file is removed (readers in other workers may still stream it)', fallback: () => 60, parse: integer(0, 86400) },
+];
+
+export function envName(flag: string): string {
+  return `CAIRN_${flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/** Options commander should declare for `cairn server`, with their help text. */
+export function serverOptions(): { flags: string; description: string; repeatable: boolean }[] {
+  return [
+    { flags: '--config <file>', description: `JSON config file (env ${envName('config')})`, repeatable: false },
+    ...SETTINGS.map((s) => {
+      const fallback = s.fallback();
+      const shown = Array.isArray(fallback) ? (fallback.length ? fallback.join(',') : 'none') : fallback ?? 'none';
+      return { flags: `--${s.flag} ${s.value}`, description: `${s.description} (env ${envName(s.flag)}; default ${String(shown)})`, repeatable: s.repeatable === true };
+    }),
+  ];
+}
+
+function camel(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/**
+ * Resolves the configuration from flags (as commander parsed them), the
+ * environment and the config file. Throws an Error naming the setting, its
+ * source and what was expected when a value is bad.
+ */
+export function resolveServerConfig(flags: Record<string, Raw | undefined>, env: NodeJS.ProcessEnv): ServerConfig {
+  const configPath = (flags.config as string | undefined) ?? env[envName('config')];
+  let file: Record<string, Raw> = {};
+  if (configPath) {
+    try {
+      file = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, Raw>;
+    } catch (err) {
+      throw new Error(`cannot read config file ${configPath}: ${(err as Error).message}`);
+    }
+    if (typeof file !== 'object' || file === null || Array.isArray(file)) throw new Error(`config file ${configPath} must hold a JSON object`);
+    const known = new Set(SETTINGS.map((s) => s.flag));
+    const unknown = Object.keys(file).filter((k) => !known.has(k));
+    if (unknown.length > 0) throw new Error(`config file ${configPath}: unknown setting ${unknown.join(', ')}`);
+  }
+  const config: Record<string, unknown> = {};
+  for (const s of SETTINGS) {
+    const sources: [string, Raw | undefined][] = [
+      [`--${s.flag}`, flags[camel(s.flag)]],
+      [envName(s.flag), env[envName(s.flag)]],
+      [`${s.flag} in ${configPath}`, file[s.flag]],
+    ];
+    const found = sources.find(([, v]) => v !== undefined);
+    if (!found) {
+      config[s.key] = s.fallback();
+      continue;
+    }
+    try {
+      config[s.key] = s.parse(found[1]!);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      throw new Error(`invalid value ${JSON.stringify(found[1])} for ${found[0]}: ${err.message}`);
+    }
+  }
+  const result = config as unknown as ServerConfig;
+  if ((result.tlsCert === undefined) !== (result.tlsKey === undefined)) throw new Error('--tls-cert and --tls-key go together');
+  return result;
+}
