@@ -86,7 +86,7 @@ async function readObject(ctx: RequestContext, withBody: boolean): Promise<void>
   if (range) {
     // A checksum describes the whole object, never a range of it.
     for (const name of Object.keys(common)) if (name.startsWith('x-amz-checksum-')) delete common[name];
-    common['Content-Range'] = `bytes ${range.start}-${range.end}/${record.size}`;
+    if (range.end >= range.start) common['Content-Range'] = `bytes ${range.start}-${range.end}/${record.size}`;
   }
   const { start, end } = range ?? { start: 0, end: record.size - 1 };
   common['Content-Length'] = end - start + 1;
@@ -99,7 +99,7 @@ async function readObject(ctx: RequestContext, withBody: boolean): Promise<void>
 }
 
 /** The bytes of part `n` of an object: its extents are its parts, in order (a simple object is one part). */
-function partRange(record: ObjectRecord, raw: string): { range: ByteRange | undefined; count: number } {
+function partRange(record: ObjectRecord, raw: string): { range: ByteRange; count: number } {
   const n = Number(raw);
   if (!/^\d+$/.test(raw) || n < 1 || n > 10_000) {
     throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { ArgumentName: 'partNumber', ArgumentValue: raw });
@@ -108,7 +108,8 @@ function partRange(record: ObjectRecord, raw: string): { range: ByteRange | unde
   if (n > sizes.length) throw new S3Error('InvalidPartNumber');
   const start = sizes.slice(0, n - 1).reduce((a, b) => a + b, 0);
   const size = sizes[n - 1]!;
-  return { range: size === 0 ? undefined : { start, end: start + size - 1 }, count: sizes.length };
+  // An empty part is an empty range (206 with no bytes), not the whole object.
+  return { range: { start, end: start + size - 1 }, count: sizes.length };
 }
 
 /** Streams bytes [start, end] of an object, across its extents, with backpressure. */

@@ -645,9 +645,7 @@ describe('multipart uploads (AWS SDK v3)', () => {
       });
     });
 
-    test('GetObject with the PartNumber of an empty last part returns no bytes', {
-      todo: 'server bug (src/api/get.ts partRange): an empty part has no byte range, and readObject then serves the whole object, 200',
-    }, async () => {
+    test('GetObject with the PartNumber of an empty last part returns no bytes', async () => {
       const emptyKey = 'read-parts-empty-last';
       const uploadId = await create(emptyKey);
       const first = bytes('rpe-1', PART);
