@@ -5,7 +5,7 @@ import { isoDate, quoteEtag, sendEmpty, sendXml } from '../http/respond.js';
 import { canCombine, combineBase64Crcs } from '../store/crc-combine.js';
 import { checksumNow } from '../store/digest.js';
 import { compareUtf8 } from '../store/listing.js';
-import type { ChecksumAlgorithm, ObjectRecord, Part, Upload } from '../store/types.js';
+import type { ChecksumAlgorithm, ObjectRecord, Part, StoredBody, Upload } from '../store/types.js';
 import { childrenOf, parseXml, textOf, type XmlObject } from '../xml.js';
 import { readSmallBody } from './body.js';
 import { newAcl } from './acl.js';
@@ -102,6 +102,19 @@ function partNumberOf(ctx: RequestContext): number {
   return n;
 }
 
+/** Records a stored body as part `partNumber` of the upload (replacing an earlier one). */
+async function commitPart(ctx: RequestContext, upload: Upload, partNumber: number, stored: StoredBody): Promise<Part> {
+  if (stored.data.kind !== 'blobs') throw new Error('a part must be stored in a blob');
+  const part: Part = {
+    uploadId: upload.uploadId, partNumber, blob: stored.data.extents[0]!.blob, size: stored.digest.size,
+    etag: stored.digest.md5Hex, lastModified: new Date(),
+    ...(stored.digest.checksum !== undefined ? { checksum: stored.digest.checksum } : {}),
+  };
+  await ctx.store.metadata.putPart(part);
+  ctx.settings.onGarbage();
+  return part;
+}
+
 export async function uploadPart(ctx: RequestContext): Promise<void> {
   const upload = await loadUpload(ctx);
   const partNumber = partNumberOf(ctx);
@@ -125,14 +138,7 @@ export async function uploadPart(ctx: RequestContext): Promise<void> {
     if (length !== undefined && stored.digest.size !== length) throw new S3Error('IncompleteBody');
     if (md5 !== undefined && md5 !== stored.digest.md5Hex) throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.');
     verifiedChecksum(request, stored, ctx.auth.trailers);
-    if (stored.data.kind !== 'blobs') throw new Error('a part must be stored in a blob');
-    const part: Part = {
-      uploadId: upload.uploadId, partNumber, blob: stored.data.extents[0]!.blob, size: stored.digest.size,
-      etag: stored.digest.md5Hex, lastModified: new Date(),
-      ...(stored.digest.checksum !== undefined ? { checksum: stored.digest.checksum } : {}),
-    };
-    await ctx.store.metadata.putPart(part);
-    ctx.settings.onGarbage();
+    const part = await commitPart(ctx, upload, partNumber, stored);
     sendEmpty(ctx.res, 200, {
       ETag: quoteEtag(part.etag),
       ...(algorithm && part.checksum ? { [`x-amz-checksum-${algorithm.toLowerCase()}`]: part.checksum } : {}),
@@ -166,14 +172,7 @@ export async function uploadPartCopy(ctx: RequestContext): Promise<void> {
     ...(upload.checksumAlgorithm ? { checksum: upload.checksumAlgorithm } : {}),
   });
   try {
-    if (stored.data.kind !== 'blobs') throw new Error('a part must be stored in a blob');
-    const part: Part = {
-      uploadId: upload.uploadId, partNumber, blob: stored.data.extents[0]!.blob, size: stored.digest.size,
-      etag: stored.digest.md5Hex, lastModified: new Date(),
-      ...(stored.digest.checksum !== undefined ? { checksum: stored.digest.checksum } : {}),
-    };
-    await ctx.store.metadata.putPart(part);
-    ctx.settings.onGarbage();
+    const part = await commitPart(ctx, upload, partNumber, stored);
     sendXml(ctx.res, 200, 'CopyPartResult', {
       ETag: quoteEtag(part.etag),
       LastModified: isoDate(part.lastModified),
