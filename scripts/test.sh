@@ -13,6 +13,8 @@ python3 -c 'import pytest' 2>/dev/null || need_apt+=(python3-pytest)
 # on the pyenv python3 first on PATH, so it gets that Python's pytest too.
 /usr/bin/python3 -c 'import boto' 2>/dev/null || need_apt+=(python3-boto)
 /usr/bin/python3 -m pytest --version >/dev/null 2>&1 || need_apt+=(python3-pytest)
+# The browser tests drive Debian's Chromium through playwright-core (no browser download).
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing ${need_apt[*]} from Debian's packages"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
