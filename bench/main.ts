@@ -82,15 +82,39 @@ async function startBare(): Promise<Server> {
   return { name: 'bare', endpoint, child, dir, url: async (op, key) => `${endpoint}/${encodeURIComponent(key)}${op === 'LIST' ? '?list-type=2' : ''}` };
 }
 
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+/** The process and its descendants (cluster workers), from /proc. */
+function processTree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    try {
+      for (const child of readFileSync(`/proc/${out[i]}/task/${out[i]}/children`, 'utf8').split(' ')) if (child !== '') out.push(Number(child));
+    } catch { /* exited meanwhile */ }
+  }
+  return out;
 }
 
+/** CPU seconds (user + system) a process and its live descendants have used so far. */
+function cpuSeconds(pid: number): number {
+  let total = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch { /* exited meanwhile */ }
+  }
+  return total;
+}
+
+/** Resident memory of a process and its descendants, MiB. */
 function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : 0;
+  let total = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      total += m ? Number(m[1]) / 1024 : 0;
+    } catch { /* exited meanwhile */ }
+  }
+  return total;
 }
 
 interface Cell {
@@ -100,17 +124,27 @@ interface Cell {
   readonly p99: number;
   readonly bytes: number;
   readonly cpu: number;
+  /** CPU seconds the load generator (this process) spent. */
+  readonly clientCpu: number;
   readonly peakRss: number;
 }
 
-function send(agent: Agent, method: string, url: string, body: Buffer | undefined): Promise<number> {
+/** A request target parsed before the clock starts, so URL parsing is not measured. */
+interface Target { readonly host: string; readonly port: number; readonly path: string }
+
+function targetOf(url: string): Target {
+  const u = new URL(url);
+  return { host: u.hostname, port: Number(u.port), path: u.pathname + u.search };
+}
+
+function send(agent: Agent, method: string, target: Target, body: Buffer | undefined): Promise<number> {
   return new Promise((resolve, reject) => {
     const method2 = method === 'LIST' ? 'GET' : method;
-    const req = request(url, { method: method2, agent, headers: body ? { 'Content-Length': body.length } : {} }, (res) => {
+    const req = request({ ...target, method: method2, agent, headers: body ? { 'Content-Length': body.length } : {} }, (res) => {
       let bytes = 0;
       res.on('data', (d: Buffer) => { bytes += d.length; });
       res.on('end', () => {
-        if ((res.statusCode ?? 500) >= 300) reject(new Error(`${method} ${url} → ${res.statusCode}`));
+        if ((res.statusCode ?? 500) >= 300) reject(new Error(`${method} ${target.path} → ${res.statusCode}`));
         else resolve(bytes);
       });
       res.on('error', reject);
@@ -121,7 +155,7 @@ function send(agent: Agent, method: string, url: string, body: Buffer | undefine
 }
 
 async function measure(server: Server, op: Op, keys: readonly string[], body: Buffer | undefined, concurrency: number): Promise<Cell> {
-  const urls = await Promise.all(keys.map((k) => server.url(op, k)));
+  const urls = (await Promise.all(keys.map((k) => server.url(op, k)))).map(targetOf);
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const pid = server.child.pid!;
   const latencies: number[] = [];
@@ -130,24 +164,26 @@ async function measure(server: Server, op: Op, keys: readonly string[], body: Bu
   let peakRss = rssMiB(pid);
   const sampler = setInterval(() => { peakRss = Math.max(peakRss, rssMiB(pid)); }, 50);
   const cpuBefore = cpuSeconds(pid);
+  const clientBefore = process.cpuUsage();
   const started = performance.now();
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (next < urls.length) {
-      const url = urls[next++]!;
+      const target = urls[next++]!;
       const t = performance.now();
-      const received = await send(agent, op, url, body);
+      const received = await send(agent, op, target, body);
       bytes += received;
       latencies.push(performance.now() - t);
     }
   }));
   const seconds = (performance.now() - started) / 1000;
+  const client = process.cpuUsage(clientBefore);
   clearInterval(sampler);
   agent.destroy();
   latencies.sort((a, b) => a - b);
   const at = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
   return {
     requests: urls.length, seconds, p50: at(0.5), p99: at(0.99), bytes: body ? body.length * urls.length : bytes,
-    cpu: cpuSeconds(pid) - cpuBefore, peakRss: Math.max(peakRss, rssMiB(pid)),
+    cpu: cpuSeconds(pid) - cpuBefore, clientCpu: (client.user + client.system) / 1e6, peakRss: Math.max(peakRss, rssMiB(pid)),
   };
 }
 
@@ -171,7 +207,7 @@ function fmt(n: number, digits = 1): string {
 async function main(): Promise<void> {
   const servers = [await startCairn(), await startBare()];
   const rows: string[] = [];
-  const header = `${'op'.padEnd(7)}${'size'.padEnd(9)}${'conc'.padStart(5)} | ${'cairn req/s'.padStart(11)} ${'MiB/s'.padStart(9)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)} ${'cpu s'.padStart(7)} ${'rss MiB'.padStart(8)} | ${'bare req/s'.padStart(10)} ${'MiB/s'.padStart(9)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)} ${'cpu s'.padStart(7)} | ${'ratio'.padStart(6)}`;
+  const header = `${'op'.padEnd(7)}${'size'.padEnd(9)}${'conc'.padStart(5)} | ${'cairn req/s'.padStart(11)} ${'MiB/s'.padStart(9)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)} ${'µs/req'.padStart(7)} ${'gen µs'.padStart(7)} ${'rss MiB'.padStart(8)} | ${'bare req/s'.padStart(10)} ${'MiB/s'.padStart(9)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)} ${'µs/req'.padStart(7)} ${'gen µs'.padStart(7)} | ${'ratio'.padStart(6)}`;
   console.log(header);
   console.log('-'.repeat(header.length));
   try {
@@ -190,8 +226,9 @@ async function main(): Promise<void> {
           for (const server of servers) cells.push(await measure(server, op, opKeys, op === 'PUT' ? body : undefined, concurrency));
           const [c, b] = cells as [Cell, Cell];
           const rate = (x: Cell): number => x.requests / x.seconds;
+          const perReq = (seconds: number, x: Cell): string => (seconds * 1e6 / x.requests).toFixed(0).padStart(7);
           const mib = (x: Cell): number => x.bytes / x.seconds / 1024 / 1024;
-          const line = `${op.padEnd(7)}${s.label.padEnd(9)}${String(concurrency).padStart(5)} | ${fmt(rate(c)).padStart(11)} ${fmt(mib(c))} ${fmt(c.p50, 2)} ${fmt(c.p99, 2)} ${c.cpu.toFixed(2).padStart(7)} ${c.peakRss.toFixed(0).padStart(8)} | ${fmt(rate(b)).padStart(10)} ${fmt(mib(b))} ${fmt(b.p50, 2)} ${fmt(b.p99, 2)} ${b.cpu.toFixed(2).padStart(7)} | ${(rate(c) / rate(b)).toFixed(2).padStart(6)}`;
+          const line = `${op.padEnd(7)}${s.label.padEnd(9)}${String(concurrency).padStart(5)} | ${fmt(rate(c)).padStart(11)} ${fmt(mib(c))} ${fmt(c.p50, 2)} ${fmt(c.p99, 2)} ${perReq(c.cpu, c)} ${perReq(c.clientCpu, c)} ${c.peakRss.toFixed(0).padStart(8)} | ${fmt(rate(b)).padStart(10)} ${fmt(mib(b))} ${fmt(b.p50, 2)} ${fmt(b.p99, 2)} ${perReq(b.cpu, b)} ${perReq(b.clientCpu, b)} | ${(rate(c) / rate(b)).toFixed(2).padStart(6)}`;
           console.log(line);
           rows.push(line);
         }
@@ -204,6 +241,7 @@ async function main(): Promise<void> {
     }
   }
   console.log('\nratio = Cairn requests per second / bare server requests per second (same run, same machine).');
+  console.log('µs/req = server CPU (all its processes) per request; gen µs = the load generator\'s CPU per request (it shares the machine).');
   console.log('LIST on the bare server is a readdir; on Cairn a ListObjectsV2 page of up to 1000 keys.');
 }
 

@@ -9,7 +9,7 @@
  * canonical request is therefore built as a latin1 "byte string" and hashed as
  * latin1, which reproduces exactly the bytes the client hashed.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, timingSafeEqual } from 'node:crypto';
 
 export const ALGORITHM = 'AWS4-HMAC-SHA256';
 export const SERVICE = 's3';
@@ -32,6 +32,20 @@ export function uriEncodeBytes(bytes: Uint8Array, keepSlash: boolean): string {
     else out += '%' + HEX_UPPER[b >> 4]! + HEX_UPPER[b & 15]!;
   }
   return out;
+}
+
+/** True when every char is unreserved: such a component decodes and re-encodes to itself. */
+function isUnreserved(raw: string): boolean {
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c > 0x7f || UNRESERVED[c] !== 1) return false;
+  }
+  return true;
+}
+
+/** A raw URL component in SigV4's canonical encoding; most components already are (no allocation then). */
+function canonicalComponent(raw: string): string {
+  return isUnreserved(raw) ? raw : uriEncodeBytes(percentDecode(raw), false);
 }
 
 /** Percent-encodes a JS string's UTF-8 bytes per the SigV4 rules. */
@@ -86,7 +100,7 @@ export function percentDecode(raw: string): Buffer {
  */
 export function canonicalUri(rawPath: string): string {
   if (rawPath === '') return '/';
-  return rawPath.split('/').map((segment) => uriEncodeBytes(percentDecode(segment), false)).join('/');
+  return rawPath.split('/').map(canonicalComponent).join('/');
 }
 
 /** One query parameter as sent (raw) and canonically encoded. */
@@ -102,9 +116,9 @@ export function canonicalQuery(rawQuery: string, omitSignature: boolean): string
   for (const part of rawQuery.split('&')) {
     if (part === '') continue;
     const eq = part.indexOf('=');
-    const name = uriEncodeBytes(percentDecode(eq < 0 ? part : part.slice(0, eq)), false);
+    const name = canonicalComponent(eq < 0 ? part : part.slice(0, eq));
     if (omitSignature && name === 'X-Amz-Signature') continue;
-    const value = eq < 0 ? '' : uriEncodeBytes(percentDecode(part.slice(eq + 1)), false);
+    const value = eq < 0 ? '' : canonicalComponent(part.slice(eq + 1));
     pairs.push({ name, value });
   }
   // Encoded strings are ASCII, so JS string order is byte order.
@@ -114,6 +128,15 @@ export function canonicalQuery(rawQuery: string, omitSignature: boolean): string
   return out;
 }
 
+/** A raw component decoded as UTF-8; ASCII without `%` is already decoded. */
+function decodeComponent(raw: string): string {
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 0x25 || c > 0x7f) return percentDecode(raw).toString('utf8');
+  }
+  return raw;
+}
+
 /** Query parameters decoded as UTF-8, first occurrence wins (for reading X-Amz-* values). */
 export function parseQuery(rawQuery: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -121,9 +144,9 @@ export function parseQuery(rawQuery: string): Map<string, string> {
   for (const part of rawQuery.split('&')) {
     if (part === '') continue;
     const eq = part.indexOf('=');
-    const name = percentDecode(eq < 0 ? part : part.slice(0, eq)).toString('utf8');
+    const name = decodeComponent(eq < 0 ? part : part.slice(0, eq));
     if (out.has(name)) continue;
-    out.set(name, eq < 0 ? '' : percentDecode(part.slice(eq + 1)).toString('utf8'));
+    out.set(name, eq < 0 ? '' : decodeComponent(part.slice(eq + 1)));
   }
   return out;
 }
@@ -184,10 +207,8 @@ export function canonicalRequest(p: CanonicalRequestParts): string {
 }
 
 export function sha256Hex(data: string | Uint8Array): string {
-  const h = createHash('sha256');
-  if (typeof data === 'string') h.update(data, 'latin1');
-  else h.update(data);
-  return h.digest('hex');
+  // One-shot hash: no Hash object per request (the canonical request is hashed on every call).
+  return hash('sha256', typeof data === 'string' ? Buffer.from(data, 'latin1') : data, 'hex');
 }
 
 export function credentialScope(date: string, region: string): string {

@@ -127,6 +127,7 @@ async function handle(options: S3ServerOptions, req: IncomingMessage, res: Serve
     resource = target.path;
     applyHoistedHeaders(req, target.query);
     const { operation, spec } = route(req.method ?? 'GET', target, req.headers);
+    options.store.metadata.refreshCaches();
     seen.operation = operation;
     seen.bucket = target.bucket;
     // SigV2 signs a virtual-hosted request's bucket in front of the path.

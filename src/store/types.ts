@@ -189,6 +189,12 @@ export interface Metadata {
   addAccessKey(key: AccessKey): Promise<void>;
   revokeAccessKey(accessKeyId: string): Promise<boolean>;
   getAccessKey(accessKeyId: string): Promise<AccessKey | undefined>;
+  /**
+   * Called as a request starts: cached keys and buckets are checked against other
+   * writers now, and lookups for the rest of this event-loop turn trust that check.
+   * Lookups made without it check for themselves.
+   */
+  refreshCaches(): void;
   listAccessKeys(accountId: AccountId): Promise<AccessKey[]>;
 
   createBucket(bucket: Bucket): Promise<CreateBucketOutcome>;

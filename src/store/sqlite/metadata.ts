@@ -49,6 +49,8 @@ export class SqliteMetadata implements Metadata {
   private readonly keyCache = new Map<string, AccessKey | undefined>();
   private readonly bucketCache = new Map<string, Bucket>();
   private seenVersion = -1;
+  /** Set by refreshCaches until the event loop turns: a check made after the request arrived. */
+  private checkedThisTurn = false;
 
   constructor(path: string) {
     this.db = new Database(path);
@@ -167,7 +169,7 @@ export class SqliteMetadata implements Metadata {
     });
   }
   async getAccessKey(accessKeyId: string): Promise<AccessKey | undefined> {
-    this.revalidateCaches();
+    if (!this.checkedThisTurn) this.revalidateCaches();
     if (this.keyCache.has(accessKeyId)) return this.keyCache.get(accessKeyId);
     const key = toKey(this.q.key.get(accessKeyId));
     remember(this.keyCache, accessKeyId, key);
@@ -187,12 +189,20 @@ export class SqliteMetadata implements Metadata {
     });
   }
   async getBucket(name: BucketName): Promise<Bucket | undefined> {
-    this.revalidateCaches();
+    if (!this.checkedThisTurn) this.revalidateCaches();
     const cached = this.bucketCache.get(name);
     if (cached) return cached;
     const bucket = toBucket(this.q.bucket.get(name));
     if (bucket) remember(this.bucketCache, name, bucket);
     return bucket;
+  }
+
+  refreshCaches(): void {
+    this.revalidateCaches();
+    if (!this.checkedThisTurn) {
+      this.checkedThisTurn = true;
+      setImmediate(() => { this.checkedThisTurn = false; });
+    }
   }
 
   private revalidateCaches(): void {
