@@ -3,6 +3,7 @@ import * as acl from './acl.js';
 import * as buckets from './buckets.js';
 import type { Handler } from './context.js';
 import * as copy from './copy.js';
+import * as cors from './cors.js';
 import * as del from './delete.js';
 import * as get from './get.js';
 import * as listing from './listing.js';
@@ -19,6 +20,9 @@ export const HANDLERS: Readonly<Record<OperationName, Handler>> = {
   GetBucketAcl: acl.getBucketAcl,
   PutBucketAcl: acl.putBucketAcl,
   GetBucketLocation: buckets.getBucketLocation,
+  GetBucketCors: cors.getBucketCors,
+  PutBucketCors: cors.putBucketCors,
+  DeleteBucketCors: cors.deleteBucketCors,
   GetBucketVersioning: versions.getBucketVersioning,
   ListObjectVersions: versions.listObjectVersions,
   ListObjectsV2: listing.listObjectsV2,

@@ -34,6 +34,9 @@ export const OPERATIONS = [
   { name: 'GetBucketAcl', method: 'GET', target: 'bucket', query: 'acl', module: 'acl', permission: 'bucket:READ_ACP' },
   { name: 'PutBucketAcl', method: 'PUT', target: 'bucket', query: 'acl', module: 'acl', permission: 'bucket:WRITE_ACP' },
   { name: 'GetBucketLocation', method: 'GET', target: 'bucket', query: 'location', module: 'buckets', permission: 'bucket-owner' },
+  { name: 'GetBucketCors', method: 'GET', target: 'bucket', query: 'cors', module: 'cors', permission: 'bucket-owner' },
+  { name: 'PutBucketCors', method: 'PUT', target: 'bucket', query: 'cors', module: 'cors', permission: 'bucket-owner' },
+  { name: 'DeleteBucketCors', method: 'DELETE', target: 'bucket', query: 'cors', module: 'cors', permission: 'bucket-owner' },
   { name: 'GetBucketVersioning', method: 'GET', target: 'bucket', query: 'versioning', module: 'versions', permission: 'bucket-owner' },
   { name: 'ListObjectVersions', method: 'GET', target: 'bucket', query: 'versions', module: 'versions', permission: 'bucket:READ' },
   { name: 'ListObjectsV2', method: 'GET', target: 'bucket', query: ['list-type', '2'], module: 'listing', permission: 'bucket:READ' },
@@ -63,7 +66,7 @@ export type OperationName = (typeof OPERATIONS)[number]['name'];
  * is answered NotImplemented instead of falling through to a plain GET/PUT.
  */
 export const KNOWN_SUBRESOURCES = [
-  'accelerate', 'acl', 'analytics', 'attributes', 'cors', 'delete', 'encryption', 'intelligent-tiering',
+  'accelerate', 'acl', 'analytics', 'attributes', 'delete', 'encryption', 'intelligent-tiering',
   'inventory', 'legal-hold', 'lifecycle', 'location', 'logging', 'metrics', 'notification', 'object-lock',
   'ownershipControls', 'policy', 'policyStatus', 'publicAccessBlock', 'replication',
   'requestPayment', 'restore', 'retention', 'select', 'session', 'tagging', 'torrent', 'uploadId', 'uploads',
