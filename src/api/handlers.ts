@@ -8,6 +8,7 @@ import * as del from './delete.js';
 import * as get from './get.js';
 import * as listing from './listing.js';
 import * as multipart from './multipart.js';
+import * as postObject from './post-object.js';
 import * as put from './put.js';
 import * as versions from './versions.js';
 
@@ -29,6 +30,7 @@ export const HANDLERS: Readonly<Record<OperationName, Handler>> = {
   ListObjects: listing.listObjects,
   ListMultipartUploads: multipart.listMultipartUploads,
   DeleteObjects: del.deleteObjects,
+  PostObject: postObject.postObject,
   GetObjectAcl: acl.getObjectAcl,
   PutObjectAcl: acl.putObjectAcl,
   CreateMultipartUpload: multipart.createMultipartUpload,

@@ -153,7 +153,7 @@ async function handle(options: S3ServerOptions, req: IncomingMessage, res: Serve
     authorize(spec.permission, auth.principal, bucket);
     await options.handlers[operation]({
       req, res, requestId, operation, target, auth, principal: auth.principal,
-      store: options.store, settings: options.settings, bucket,
+      store: options.store, settings: options.settings, lookup: options.lookup, bucket,
       body: () => {
         if (expectsContinue && !res.headersSent) {
           res.writeContinue();

@@ -7,11 +7,13 @@
  * - `account`: any authenticated account (not anonymous);
  * - `bucket-owner`: the owner of the bucket only;
  * - `bucket:<P>`: permission P (READ, WRITE, READ_ACP, WRITE_ACP) in the bucket's ACL;
- * - `object:<P>`: permission P in the object's ACL, checked by the handler once it has the object.
+ * - `object:<P>`: permission P in the object's ACL, checked by the handler once it has the object;
+ * - `form`: a browser form signs itself (its POST policy); the handler authenticates the form and
+ *   checks bucket WRITE for its signer (anonymous without a policy).
  * The bucket owner may do everything; anonymous callers only what the AllUsers group is granted.
  */
 export type Target = 'service' | 'bucket' | 'object';
-export type Permission = 'account' | 'bucket-owner' | `bucket:${'READ' | 'WRITE' | 'READ_ACP' | 'WRITE_ACP'}` | `object:${'READ' | 'READ_ACP' | 'WRITE_ACP'}`;
+export type Permission = 'account' | 'bucket-owner' | 'form' | `bucket:${'READ' | 'WRITE' | 'READ_ACP' | 'WRITE_ACP'}` | `object:${'READ' | 'READ_ACP' | 'WRITE_ACP'}`;
 
 export interface OperationSpec {
   readonly name: string;
@@ -43,6 +45,7 @@ export const OPERATIONS = [
   { name: 'ListObjects', method: 'GET', target: 'bucket', module: 'listing', permission: 'bucket:READ' },
   { name: 'ListMultipartUploads', method: 'GET', target: 'bucket', query: 'uploads', module: 'multipart', permission: 'bucket:READ' },
   { name: 'DeleteObjects', method: 'POST', target: 'bucket', query: 'delete', module: 'delete', permission: 'bucket:WRITE' },
+  { name: 'PostObject', method: 'POST', target: 'bucket', module: 'post-object', permission: 'form' },
 
   { name: 'GetObjectAcl', method: 'GET', target: 'object', query: 'acl', module: 'acl', permission: 'object:READ_ACP' },
   { name: 'PutObjectAcl', method: 'PUT', target: 'object', query: 'acl', module: 'acl', permission: 'object:WRITE_ACP' },
