@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { Authenticated, Principal } from '../auth/types.js';
+import type { Authenticated, Principal, SecretLookup } from '../auth/types.js';
 import type { OperationName } from '../router/operations.js';
 import type { RequestTarget } from '../router/route.js';
 import type { Bucket, Store } from '../store/types.js';
@@ -24,6 +24,8 @@ export interface RequestContext {
   readonly principal: Principal;
   readonly store: Store;
   readonly settings: ServiceSettings;
+  /** Finds access keys, for handlers that authenticate what the request body carries (POST forms). */
+  readonly lookup: SecretLookup;
   /**
    * The request payload. Taking it is what answers a client's `Expect:
    * 100-continue`, so a handler that fails before needing the body never

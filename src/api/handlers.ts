@@ -3,10 +3,12 @@ import * as acl from './acl.js';
 import * as buckets from './buckets.js';
 import type { Handler } from './context.js';
 import * as copy from './copy.js';
+import * as cors from './cors.js';
 import * as del from './delete.js';
 import * as get from './get.js';
 import * as listing from './listing.js';
 import * as multipart from './multipart.js';
+import * as postObject from './post-object.js';
 import * as put from './put.js';
 import * as versions from './versions.js';
 
@@ -19,12 +21,16 @@ export const HANDLERS: Readonly<Record<OperationName, Handler>> = {
   GetBucketAcl: acl.getBucketAcl,
   PutBucketAcl: acl.putBucketAcl,
   GetBucketLocation: buckets.getBucketLocation,
+  GetBucketCors: cors.getBucketCors,
+  PutBucketCors: cors.putBucketCors,
+  DeleteBucketCors: cors.deleteBucketCors,
   GetBucketVersioning: versions.getBucketVersioning,
   ListObjectVersions: versions.listObjectVersions,
   ListObjectsV2: listing.listObjectsV2,
   ListObjects: listing.listObjects,
   ListMultipartUploads: multipart.listMultipartUploads,
   DeleteObjects: del.deleteObjects,
+  PostObject: postObject.postObject,
   GetObjectAcl: acl.getObjectAcl,
   PutObjectAcl: acl.putObjectAcl,
   CreateMultipartUpload: multipart.createMultipartUpload,

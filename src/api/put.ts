@@ -1,6 +1,8 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 import { S3Error } from '../errors.js';
 import { quoteEtag, sendEmpty } from '../http/respond.js';
-import type { Checksum, ObjectRecord, StoredBody, WriteCondition } from '../store/types.js';
+import type { Acl, Bucket, Checksum, ContentHeaders, ObjectRecord, StoredBody, WriteCondition } from '../store/types.js';
 import { newAcl } from './acl.js';
 import { bucketOf, keyOf, type RequestContext } from './context.js';
 import {
@@ -16,36 +18,73 @@ export async function putObject(ctx: RequestContext): Promise<void> {
   const key = keyOf(ctx);
   validateKey(key);
   const headers = ctx.req.headers;
-  const contentHeaders = contentHeadersFrom(headers);
-  const userMetadata = userMetadataFrom(headers);
-  const storageClass = storageClassFrom(headers);
-  const checksumRequest = checksumRequestFrom(headers);
-  const md5 = contentMd5From(headers);
+  const write = objectWriteFrom(headers);
   const condition = writeConditionFrom(ctx);
   const acl = await newAcl(ctx, bucket.owner);
   const length = ctx.auth.contentLength;
   if (length === undefined && headers['transfer-encoding'] === undefined) throw new S3Error('MissingContentLength');
   if (length !== undefined && length > MAX_PUT_SIZE) throw new S3Error('EntityTooLarge', undefined, { MaxSizeAllowed: String(MAX_PUT_SIZE) });
+  const { record, checksum } = await storeObject(ctx, { bucket, key, write, acl, ...(condition ? { condition } : {}) }, ctx.body(), length, ctx.auth.trailers);
+  sendEmpty(ctx.res, 200, {
+    ETag: quoteEtag(record.etag),
+    ...(checksum ? { [`x-amz-checksum-${checksum.algorithm.toLowerCase()}`]: checksum.value, 'x-amz-checksum-type': checksum.type } : {}),
+  });
+}
 
-  const stored = await ctx.store.blobs.ingest(ctx.body(), {
+/** What a write's headers (or a browser form's fields) ask of the new object, validated before its body is read. */
+export interface ObjectWrite {
+  readonly contentHeaders: ContentHeaders;
+  readonly userMetadata: Record<string, string>;
+  readonly storageClass: string;
+  readonly checksumRequest: ChecksumRequest | undefined;
+  /** Hex MD5 the body must have (Content-MD5). */
+  readonly md5: string | undefined;
+}
+
+export function objectWriteFrom(headers: IncomingHttpHeaders): ObjectWrite {
+  return {
+    contentHeaders: contentHeadersFrom(headers),
+    userMetadata: userMetadataFrom(headers),
+    storageClass: storageClassFrom(headers),
+    checksumRequest: checksumRequestFrom(headers),
+    md5: contentMd5From(headers),
+  };
+}
+
+/** Where a new object goes and what it becomes. */
+export interface ObjectTarget {
+  readonly bucket: Bucket;
+  readonly key: string;
+  readonly write: ObjectWrite;
+  readonly acl: Acl;
+  readonly condition?: WriteCondition;
+}
+
+/**
+ * The write path of PutObject and POST Object: streams the body into storage
+ * (hashes in the same pass), verifies it, and makes the object visible in one
+ * metadata commit; a body that fails leaves nothing behind.
+ */
+export async function storeObject(
+  ctx: RequestContext, target: ObjectTarget, body: Readable, length: number | undefined, trailers: ReadonlyMap<string, string>,
+): Promise<{ record: ObjectRecord; checksum: Checksum | undefined }> {
+  const { write } = target;
+  const stored = await ctx.store.blobs.ingest(body, {
     ...(length !== undefined ? { declaredLength: length } : {}),
-    ...(checksumRequest ? { checksum: checksumRequest.algorithm } : {}),
+    ...(write.checksumRequest ? { checksum: write.checksumRequest.algorithm } : {}),
   });
   try {
     if (length !== undefined && stored.digest.size !== length) throw new S3Error('IncompleteBody');
-    if (md5 !== undefined && md5 !== stored.digest.md5Hex) throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.');
-    const checksum = verifiedChecksum(checksumRequest, stored, ctx.auth.trailers);
+    if (write.md5 !== undefined && write.md5 !== stored.digest.md5Hex) throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.');
+    const checksum = verifiedChecksum(write.checksumRequest, stored, trailers);
     const record: ObjectRecord = {
-      bucket: bucket.name, key, versionId: 'null', size: stored.digest.size, etag: stored.digest.md5Hex,
-      lastModified: new Date(), owner: acl.owner, storageClass, acl,
-      headers: contentHeaders, userMetadata, ...(checksum ? { checksum } : {}), data: stored.data,
+      bucket: target.bucket.name, key: target.key, versionId: 'null', size: stored.digest.size, etag: stored.digest.md5Hex,
+      lastModified: new Date(), owner: target.acl.owner, storageClass: write.storageClass, acl: target.acl,
+      headers: write.contentHeaders, userMetadata: write.userMetadata, ...(checksum ? { checksum } : {}), data: stored.data,
     };
-    await ctx.store.metadata.putObject(record, condition);
+    await ctx.store.metadata.putObject(record, target.condition);
     ctx.settings.onGarbage();
-    sendEmpty(ctx.res, 200, {
-      ETag: quoteEtag(record.etag),
-      ...(checksum ? { [`x-amz-checksum-${checksum.algorithm.toLowerCase()}`]: checksum.value, 'x-amz-checksum-type': checksum.type } : {}),
-    });
+    return { record, checksum };
   } catch (err) {
     await ctx.store.blobs.discard(stored.data);
     throw err;

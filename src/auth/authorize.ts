@@ -20,6 +20,7 @@ export function authorize(permission: Permission, principal: Principal, bucket: 
     return;
   }
   if (!bucket) throw new S3Error('AccessDenied');
+  if (permission === 'form') return;
   if (isBucketOwner(principal, bucket)) return;
   const [scope, acl] = permission.split(':') as [string, AclPermission | undefined];
   if (scope === 'object') return;

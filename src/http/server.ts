@@ -10,6 +10,7 @@ import type { Handler, ServiceSettings } from '../api/context.js';
 import { S3Error } from '../errors.js';
 import type { OperationName } from '../router/operations.js';
 import { bucketFromHost, parseTarget, route } from '../router/route.js';
+import { answerPreflight, applyCorsHeaders } from './cors.js';
 import type { Store } from '../store/types.js';
 import { renderXml } from '../xml.js';
 
@@ -125,11 +126,22 @@ async function handle(options: S3ServerOptions, req: IncomingMessage, res: Serve
   try {
     const target = parseTarget(req.url ?? '/', req.headers.host, options.domains);
     resource = target.path;
+    seen.bucket = target.bucket;
+    if (req.method === 'OPTIONS') {
+      seen.operation = 'PreflightRequest';
+      const bucket = target.bucket === undefined ? undefined : await options.store.metadata.getBucket(target.bucket);
+      answerPreflight(req, res, bucket, target.key !== undefined ? 'OBJECT' : 'BUCKET');
+      return;
+    }
+    // Only requests from browsers carry Origin; the bucket lookup is a cache hit.
+    const origin = req.headers.origin;
+    if (origin !== undefined && target.bucket !== undefined) {
+      applyCorsHeaders(res, await options.store.metadata.getBucket(target.bucket), origin, req.method ?? 'GET');
+    }
     applyHoistedHeaders(req, target.query);
     const { operation, spec } = route(req.method ?? 'GET', target, req.headers);
     options.store.metadata.refreshCaches();
     seen.operation = operation;
-    seen.bucket = target.bucket;
     // SigV2 signs a virtual-hosted request's bucket in front of the path.
     const auth = await authenticate(req, options.lookup, { hostBucket: bucketFromHost(req.headers.host, options.domains) });
     const bucket = spec.target === 'service' || operation === 'CreateBucket'
@@ -142,7 +154,7 @@ async function handle(options: S3ServerOptions, req: IncomingMessage, res: Serve
     authorize(spec.permission, auth.principal, bucket);
     await options.handlers[operation]({
       req, res, requestId, operation, target, auth, principal: auth.principal,
-      store: options.store, settings: options.settings, bucket,
+      store: options.store, settings: options.settings, lookup: options.lookup, bucket,
       body: () => {
         if (expectsContinue && !res.headersSent) {
           res.writeContinue();

@@ -7,11 +7,13 @@
  * - `account`: any authenticated account (not anonymous);
  * - `bucket-owner`: the owner of the bucket only;
  * - `bucket:<P>`: permission P (READ, WRITE, READ_ACP, WRITE_ACP) in the bucket's ACL;
- * - `object:<P>`: permission P in the object's ACL, checked by the handler once it has the object.
+ * - `object:<P>`: permission P in the object's ACL, checked by the handler once it has the object;
+ * - `form`: a browser form signs itself (its POST policy); the handler authenticates the form and
+ *   checks bucket WRITE for its signer (anonymous without a policy).
  * The bucket owner may do everything; anonymous callers only what the AllUsers group is granted.
  */
 export type Target = 'service' | 'bucket' | 'object';
-export type Permission = 'account' | 'bucket-owner' | `bucket:${'READ' | 'WRITE' | 'READ_ACP' | 'WRITE_ACP'}` | `object:${'READ' | 'READ_ACP' | 'WRITE_ACP'}`;
+export type Permission = 'account' | 'bucket-owner' | 'form' | `bucket:${'READ' | 'WRITE' | 'READ_ACP' | 'WRITE_ACP'}` | `object:${'READ' | 'READ_ACP' | 'WRITE_ACP'}`;
 
 export interface OperationSpec {
   readonly name: string;
@@ -34,12 +36,16 @@ export const OPERATIONS = [
   { name: 'GetBucketAcl', method: 'GET', target: 'bucket', query: 'acl', module: 'acl', permission: 'bucket:READ_ACP' },
   { name: 'PutBucketAcl', method: 'PUT', target: 'bucket', query: 'acl', module: 'acl', permission: 'bucket:WRITE_ACP' },
   { name: 'GetBucketLocation', method: 'GET', target: 'bucket', query: 'location', module: 'buckets', permission: 'bucket-owner' },
+  { name: 'GetBucketCors', method: 'GET', target: 'bucket', query: 'cors', module: 'cors', permission: 'bucket-owner' },
+  { name: 'PutBucketCors', method: 'PUT', target: 'bucket', query: 'cors', module: 'cors', permission: 'bucket-owner' },
+  { name: 'DeleteBucketCors', method: 'DELETE', target: 'bucket', query: 'cors', module: 'cors', permission: 'bucket-owner' },
   { name: 'GetBucketVersioning', method: 'GET', target: 'bucket', query: 'versioning', module: 'versions', permission: 'bucket-owner' },
   { name: 'ListObjectVersions', method: 'GET', target: 'bucket', query: 'versions', module: 'versions', permission: 'bucket:READ' },
   { name: 'ListObjectsV2', method: 'GET', target: 'bucket', query: ['list-type', '2'], module: 'listing', permission: 'bucket:READ' },
   { name: 'ListObjects', method: 'GET', target: 'bucket', module: 'listing', permission: 'bucket:READ' },
   { name: 'ListMultipartUploads', method: 'GET', target: 'bucket', query: 'uploads', module: 'multipart', permission: 'bucket:READ' },
   { name: 'DeleteObjects', method: 'POST', target: 'bucket', query: 'delete', module: 'delete', permission: 'bucket:WRITE' },
+  { name: 'PostObject', method: 'POST', target: 'bucket', module: 'post-object', permission: 'form' },
 
   { name: 'GetObjectAcl', method: 'GET', target: 'object', query: 'acl', module: 'acl', permission: 'object:READ_ACP' },
   { name: 'PutObjectAcl', method: 'PUT', target: 'object', query: 'acl', module: 'acl', permission: 'object:WRITE_ACP' },
@@ -63,7 +69,7 @@ export type OperationName = (typeof OPERATIONS)[number]['name'];
  * is answered NotImplemented instead of falling through to a plain GET/PUT.
  */
 export const KNOWN_SUBRESOURCES = [
-  'accelerate', 'acl', 'analytics', 'attributes', 'cors', 'delete', 'encryption', 'intelligent-tiering',
+  'accelerate', 'acl', 'analytics', 'attributes', 'delete', 'encryption', 'intelligent-tiering',
   'inventory', 'legal-hold', 'lifecycle', 'location', 'logging', 'metrics', 'notification', 'object-lock',
   'ownershipControls', 'policy', 'policyStatus', 'publicAccessBlock', 'replication',
   'requestPayment', 'restore', 'retention', 'select', 'session', 'tagging', 'torrent', 'uploadId', 'uploads',

@@ -46,6 +46,20 @@ export interface Bucket {
   /** LocationConstraint as given at creation; '' is us-east-1. */
   readonly location: string;
   readonly acl: Acl;
+  /** The bucket's CORS rules, in the order they are evaluated; absent when none are configured. */
+  readonly cors?: readonly CorsRule[];
+}
+
+/** One rule of a bucket's CORS configuration, as PutBucketCors stores it (validated). */
+export interface CorsRule {
+  readonly id?: string;
+  readonly allowedMethods: readonly string[];
+  /** Origins, each with at most one `*` wildcard. */
+  readonly allowedOrigins: readonly string[];
+  /** Header names a preflight may ask for, each with at most one `*` wildcard. */
+  readonly allowedHeaders: readonly string[];
+  readonly exposeHeaders: readonly string[];
+  readonly maxAgeSeconds?: number;
 }
 
 export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256';
@@ -201,6 +215,8 @@ export interface Metadata {
   getBucket(name: BucketName): Promise<Bucket | undefined>;
   listBuckets(owner: AccountId): Promise<Bucket[]>;
   putBucketAcl(name: BucketName, acl: Acl): Promise<void>;
+  /** Replaces the bucket's CORS rules; undefined removes them. NoSuchBucket when absent. */
+  putBucketCors(name: BucketName, rules: readonly CorsRule[] | undefined): Promise<void>;
   /** Replaces an object's ACL; NoSuchKey when it is gone. */
   putObjectAcl(bucket: BucketName, key: ObjectKey, acl: Acl): Promise<void>;
   /** Throws S3Error BucketNotEmpty when objects remain; NoSuchBucket when absent. */

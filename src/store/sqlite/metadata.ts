@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { S3Error } from '../../errors.js';
 import { listPage } from '../listing.js';
 import type {
-  AccessKey, Account, AccountId, Acl, BlobExtent, BlobId, Bucket, BucketName, Checksum, ChecksumAlgorithm, ContentHeaders, CreateBucketOutcome,
+  AccessKey, Account, AccountId, Acl, BlobExtent, BlobId, Bucket, BucketName, Checksum, ChecksumAlgorithm, ContentHeaders, CorsRule, CreateBucketOutcome,
   ListPage, ListQuery, Metadata, ObjectData, ObjectKey, ObjectRecord, ObjectSummary, Part, Upload,
   UploadListQuery, UploadPage, WriteCondition,
 } from '../types.js';
@@ -24,7 +24,7 @@ interface PartRow {
 }
 interface AccountRow { id: string; display_name: string; email: string; created_at: number }
 interface KeyRow { access_key_id: string; secret_key: string; account_id: string; created_at: number }
-interface BucketRow { name: string; owner: string; created_at: number; location: string; acl: string | null }
+interface BucketRow { name: string; owner: string; created_at: number; location: string; acl: string | null; cors: string | null }
 
 /** Counters that tests and metrics read: how much work listings really do. */
 export interface SqliteStats {
@@ -79,6 +79,7 @@ export class SqliteMetadata implements Metadata {
       adjustStats: db.prepare('UPDATE buckets SET object_count = object_count + ?, byte_count = byte_count + ? WHERE name = ?'),
       stats: db.prepare<[], { name: string; object_count: number; byte_count: number }>('SELECT name, object_count, byte_count FROM buckets ORDER BY name'),
       setBucketAcl: db.prepare('UPDATE buckets SET acl = ? WHERE name = ?'),
+      setBucketCors: db.prepare('UPDATE buckets SET cors = ? WHERE name = ?'),
       setObjectAcl: db.prepare('UPDATE objects SET acl = ? WHERE bucket = ? AND key = ?'),
       bucket: db.prepare<[string], BucketRow>('SELECT * FROM buckets WHERE name = ?'),
       bucketsOf: db.prepare<[string], BucketRow>('SELECT * FROM buckets WHERE owner = ? ORDER BY name'),
@@ -131,7 +132,10 @@ export class SqliteMetadata implements Metadata {
         this.db.exec(SCHEMA);
         version = 1;
       }
-      for (let next = version + 1; next <= SCHEMA_VERSION; next++) this.db.exec(MIGRATIONS[next]!);
+      for (let next = version + 1; next <= SCHEMA_VERSION; next++) {
+        const step = MIGRATIONS[next];
+        if (step !== undefined) this.db.exec(step);
+      }
       this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     }).immediate();
   }
@@ -224,6 +228,13 @@ export class SqliteMetadata implements Metadata {
     await this.writes.run(() => {
       this.forgetCaches();
       if (this.q.setBucketAcl.run(JSON.stringify(acl), name).changes === 0) throw new S3Error('NoSuchBucket', undefined, { BucketName: name });
+    });
+  }
+
+  async putBucketCors(name: BucketName, rules: readonly CorsRule[] | undefined): Promise<void> {
+    await this.writes.run(() => {
+      this.forgetCaches();
+      if (this.q.setBucketCors.run(rules ? JSON.stringify(rules) : null, name).changes === 0) throw new S3Error('NoSuchBucket', undefined, { BucketName: name });
     });
   }
 
@@ -448,7 +459,10 @@ function toKey(r: KeyRow | undefined): AccessKey | undefined {
   return r && { accessKeyId: r.access_key_id, secretKey: r.secret_key, accountId: r.account_id, createdAt: new Date(r.created_at) };
 }
 function toBucket(r: BucketRow | undefined): Bucket | undefined {
-  return r && { name: r.name, owner: r.owner, createdAt: new Date(r.created_at), location: r.location, acl: aclOf(r.acl, r.owner) };
+  return r && {
+    name: r.name, owner: r.owner, createdAt: new Date(r.created_at), location: r.location, acl: aclOf(r.acl, r.owner),
+    ...(r.cors !== null ? { cors: JSON.parse(r.cors) as CorsRule[] } : {}),
+  };
 }
 function toSummary(r: SummaryRow): ObjectSummary {
   return {

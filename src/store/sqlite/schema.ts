@@ -1,5 +1,5 @@
 /** The newest schema; MIGRATIONS[n] brings a database from version n-1 to n. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 6;
 
 /**
  * The embedded metadata schema as first created (version 1); later versions
@@ -77,7 +77,10 @@ CREATE TABLE IF NOT EXISTS blobs (
 CREATE INDEX IF NOT EXISTS blobs_dead ON blobs(dead) WHERE dead = 1;
 `;
 
-/** Steps from each older schema version, applied in order inside one transaction. */
+/**
+ * Steps from each older schema version, applied in order inside one transaction.
+ * Numbers are handed out per feature branch, so a branch may skip one.
+ */
 export const MIGRATIONS: Readonly<Record<number, string>> = {
   // ACLs: NULL means the private default (the owner has FULL_CONTROL).
   2: `
@@ -97,5 +100,9 @@ UPDATE buckets SET
   4: `
 DROP INDEX IF EXISTS blobs_dead;
 CREATE INDEX blobs_dead ON blobs(dead) WHERE dead > 0;
+`,
+  // CORS rules (JSON), read with the bucket so that answering a browser costs no extra query.
+  6: `
+ALTER TABLE buckets ADD COLUMN cors TEXT;
 `,
 };
