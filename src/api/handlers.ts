@@ -5,9 +5,11 @@ import type { Handler } from './context.js';
 import * as copy from './copy.js';
 import * as del from './delete.js';
 import * as get from './get.js';
+import * as lifecycle from './lifecycle.js';
 import * as listing from './listing.js';
 import * as multipart from './multipart.js';
 import * as put from './put.js';
+import * as restore from './restore.js';
 import * as versions from './versions.js';
 
 /** Every operation of the router's table, bound to its handler; the compiler checks none is missing. */
@@ -19,6 +21,9 @@ export const HANDLERS: Readonly<Record<OperationName, Handler>> = {
   GetBucketAcl: acl.getBucketAcl,
   PutBucketAcl: acl.putBucketAcl,
   GetBucketLocation: buckets.getBucketLocation,
+  GetBucketLifecycleConfiguration: lifecycle.getBucketLifecycleConfiguration,
+  PutBucketLifecycleConfiguration: lifecycle.putBucketLifecycleConfiguration,
+  DeleteBucketLifecycle: lifecycle.deleteBucketLifecycle,
   GetBucketVersioning: versions.getBucketVersioning,
   ListObjectVersions: versions.listObjectVersions,
   ListObjectsV2: listing.listObjectsV2,
@@ -27,6 +32,7 @@ export const HANDLERS: Readonly<Record<OperationName, Handler>> = {
   DeleteObjects: del.deleteObjects,
   GetObjectAcl: acl.getObjectAcl,
   PutObjectAcl: acl.putObjectAcl,
+  RestoreObject: restore.restoreObject,
   CreateMultipartUpload: multipart.createMultipartUpload,
   UploadPartCopy: multipart.uploadPartCopy,
   UploadPart: multipart.uploadPart,
