@@ -39,7 +39,9 @@ export class LifecycleWorker {
   constructor(private readonly o: LifecycleWorkerOptions) {}
 
   start(startedAt: number): void {
-    this.running = this.sweepColdOrphans(startedAt).catch((err: unknown) => this.o.logger.error({ err }, 'cold orphan sweep failed'));
+    this.running = this.sweepColdOrphans(startedAt)
+      .catch((err: unknown) => this.o.logger.error({ err }, 'cold orphan sweep failed'))
+      .finally(() => { this.running = undefined; });
     this.timer = setInterval(() => this.poke(), this.o.intervalMs);
     this.timer.unref();
   }
