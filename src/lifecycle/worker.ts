@@ -41,7 +41,11 @@ export class LifecycleWorker {
   start(startedAt: number): void {
     this.running = this.sweepColdOrphans(startedAt)
       .catch((err: unknown) => this.o.logger.error({ err }, 'cold orphan sweep failed'))
-      .finally(() => { this.running = undefined; });
+      .finally(() => {
+        this.running = undefined;
+        // A pass cut short by a crash resumes at once, from its cursor.
+        this.poke();
+      });
     this.timer = setInterval(() => this.poke(), this.o.intervalMs);
     this.timer.unref();
   }
