@@ -107,6 +107,11 @@ test('archived bytes leave hot storage (blob files and inline rows) for --cold-d
         (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).Restore?.startsWith('ongoing-request="false"') || undefined);
       assert.ok((await bodyBytes((await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body)).equals(bytes), key);
     }
+    const admin = /Admin endpoint on (http\S+)/.exec(server.output())![1]!;
+    const metrics = await (await fetch(`${admin}/metrics`)).text();
+    assert.match(metrics, /^cairn_lifecycle_transitions_total\{storage_class="GLACIER"\} 2$/m);
+    assert.match(metrics, /^cairn_lifecycle_archived_total 2$/m);
+    assert.match(metrics, /^cairn_restores_total\{event="completed"\} 2$/m);
   } finally {
     s3.destroy();
     await server.stop();
