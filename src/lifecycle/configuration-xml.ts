@@ -28,13 +28,14 @@ function single(node: ParsedXml, name: string): ParsedXml | undefined {
   return found[0];
 }
 
-function wholeNumber(text: string | undefined, what: string, min: number): number | undefined {
+/** A whole number of at least `min`; `label` names it in S3's message, e.g. `'Days' for Expiration action`. */
+function wholeNumber(text: string | undefined, label: string, min: number): number | undefined {
   if (text === undefined) return undefined;
   const trimmed = text.trim();
   if (!/^-?\d+$/.test(trimmed)) throw malformed();
   const n = Number(trimmed);
   if (!Number.isSafeInteger(n) || n < min) {
-    throw invalidArgument(min > 0 ? `'${what}' must be a positive integer` : `'${what}' must be a non-negative integer`);
+    throw invalidArgument(`${label} must be a ${min > 0 ? 'positive' : 'non-negative'} integer`);
   }
   return n;
 }
@@ -49,7 +50,7 @@ function midnightDate(text: string | undefined): string | undefined {
 }
 
 function when(node: ParsedXml, action: string, minDays: number): LifecycleWhen {
-  const days = wholeNumber(textOf(node, 'Days'), `Days' for ${action} action`, minDays);
+  const days = wholeNumber(textOf(node, 'Days'), `'Days' for ${action} action`, minDays);
   const date = midnightDate(textOf(node, 'Date'));
   if (days !== undefined && date !== undefined) throw malformed();
   return { ...(days !== undefined ? { days } : {}), ...(date !== undefined ? { date } : {}) };
@@ -64,8 +65,8 @@ function tag(node: ParsedXml): TagPair {
 }
 
 function sizeBounds(node: ParsedXml): { sizeGreaterThan?: number; sizeLessThan?: number } {
-  const gt = wholeNumber(textOf(node, 'ObjectSizeGreaterThan'), 'ObjectSizeGreaterThan', 0);
-  const lt = wholeNumber(textOf(node, 'ObjectSizeLessThan'), 'ObjectSizeLessThan', 1);
+  const gt = wholeNumber(textOf(node, 'ObjectSizeGreaterThan'), '\'ObjectSizeGreaterThan\'', 0);
+  const lt = wholeNumber(textOf(node, 'ObjectSizeLessThan'), '\'ObjectSizeLessThan\'', 1);
   if (gt !== undefined && lt !== undefined && gt >= lt) {
     throw invalidArgument('\'ObjectSizeGreaterThan\' must be less than \'ObjectSizeLessThan\'');
   }
@@ -127,16 +128,16 @@ function expirationOf(node: ParsedXml | undefined): LifecycleExpiration | undefi
 function noncurrentTransitionOf(node: ParsedXml): NoncurrentTransition {
   const storageClass = textOf(node, 'StorageClass');
   if (storageClass === undefined || !TRANSITION_CLASSES.includes(storageClass)) throw malformed();
-  const noncurrentDays = wholeNumber(textOf(node, 'NoncurrentDays'), 'NoncurrentDays', 0);
+  const noncurrentDays = wholeNumber(textOf(node, 'NoncurrentDays'), '\'NoncurrentDays\' for NoncurrentVersionTransition action', 0);
   if (noncurrentDays === undefined) throw malformed();
-  const newer = wholeNumber(textOf(node, 'NewerNoncurrentVersions'), 'NewerNoncurrentVersions', 1);
+  const newer = wholeNumber(textOf(node, 'NewerNoncurrentVersions'), '\'NewerNoncurrentVersions\'', 1);
   return { noncurrentDays, storageClass, ...(newer !== undefined ? { newerNoncurrentVersions: newer } : {}) };
 }
 
 function noncurrentExpirationOf(node: ParsedXml | undefined): NoncurrentExpiration | undefined {
   if (node === undefined) return undefined;
-  const days = wholeNumber(textOf(node, 'NoncurrentDays'), 'NoncurrentDays', 1);
-  const newer = wholeNumber(textOf(node, 'NewerNoncurrentVersions'), 'NewerNoncurrentVersions', 1);
+  const days = wholeNumber(textOf(node, 'NoncurrentDays'), '\'NoncurrentDays\' for NoncurrentVersionExpiration action', 1);
+  const newer = wholeNumber(textOf(node, 'NewerNoncurrentVersions'), '\'NewerNoncurrentVersions\'', 1);
   if (days === undefined) throw malformed();
   return { noncurrentDays: days, ...(newer !== undefined ? { newerNoncurrentVersions: newer } : {}) };
 }
@@ -172,7 +173,8 @@ function ruleOf(node: ParsedXml): LifecycleRule {
   const status = textOf(node, 'Status');
   if (status !== 'Enabled' && status !== 'Disabled') throw malformed();
   const abort = single(node, 'AbortIncompleteMultipartUpload');
-  const abortDays = abort === undefined ? undefined : wholeNumber(textOf(abort, 'DaysAfterInitiation'), 'DaysAfterInitiation', 1);
+  const abortDays = abort === undefined ? undefined
+    : wholeNumber(textOf(abort, 'DaysAfterInitiation'), '\'DaysAfterInitiation\' for AbortIncompleteMultipartUpload action', 1);
   if (abort !== undefined && abortDays === undefined) throw malformed();
   const rule: LifecycleRule = {
     id, status, filter: filterOf(node),

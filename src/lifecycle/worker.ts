@@ -111,8 +111,10 @@ export class LifecycleWorker {
       after = objects[objects.length - 1]!.key;
       await lifecycle.setCursor({ bucket, key: after });
       if (this.stopping) return;
-      // Archive what this batch sent to GLACIER now, so a large bucket's bytes move as the pass goes.
+      // Archive what this batch sent to GLACIER now, so a large bucket's bytes move as the pass goes,
+      // and let due restores complete rather than wait for the end of a long pass.
       await this.archivePending();
+      await this.restores(Date.now());
       await yieldToRequests();
     }
   }
