@@ -1,4 +1,4 @@
-import { createReadStream, mkdirSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import { open, readdir, rm, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -15,14 +15,22 @@ const FANOUT_CHARS = 2;
  */
 export class ColdFiles {
   constructor(readonly root: string) {
-    mkdirSync(root, { recursive: true, mode: 0o700 });
+    // All fan-out folders exist before any file is written, so a file's durability needs only its own folder's fsync.
+    const folders = 16 ** FANOUT_CHARS;
+    if (existsSync(join(root, (folders - 1).toString(16)))) return;
+    for (let i = 0; i < folders; i++) mkdirSync(join(root, i.toString(16).padStart(FANOUT_CHARS, '0')), { recursive: true, mode: 0o700 });
+    const handle = openSync(root, 'r');
+    try {
+      fsyncSync(handle);
+    } finally {
+      closeSync(handle);
+    }
   }
 
   /** Writes a new cold file from `source` and makes it durable; returns its id and size. */
   async write(source: AsyncIterable<Buffer>): Promise<{ id: BlobId; size: number }> {
     const id = randomBytes(16).toString('hex');
     const dir = join(this.root, id.slice(0, FANOUT_CHARS));
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
     const path = join(dir, id);
     const handle = await open(path, 'wx', 0o600);
     let size = 0;

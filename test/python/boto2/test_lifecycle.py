@@ -9,11 +9,11 @@ from boto.s3.connection import OrdinaryCallingFormat, S3Connection
 from boto.s3.key import Key
 from boto.s3.lifecycle import Expiration, Lifecycle, Rule, Transitions
 
-# One lifecycle day lasts 0.1 s: 30 days are 3 s, 90 days 9 s, 120 days 12 s.
-FAST_DAY = ("--lifecycle-day-seconds", "0.1", "--lifecycle-interval", "0.1", "--gc-grace", "0")
-# One day lasts 2 s and a Standard restore takes one (scaled) day: 2 s; 5 days of restore are 10 s.
+# One lifecycle day lasts 0.15 s: 30 days are 4.5 s, 90 days 13.5 s, 120 days 18 s.
+FAST_DAY = ("--lifecycle-day-seconds", "0.15", "--lifecycle-interval", "0.1", "--gc-grace", "0")
+# One day lasts 2 s and a Standard restore takes two (scaled) days: 4 s; 5 days of restore are 10 s.
 RESTORE_DAY = ("--lifecycle-day-seconds", "2", "--lifecycle-interval", "0.1", "--gc-grace", "0",
-               "--restore-standard-seconds", "86400")
+               "--restore-standard-seconds", "172800")
 
 
 def connect(server, access_key, secret_key):
@@ -55,14 +55,14 @@ def test_transitioning_objects(start_server, root_keys):
     assert sorted((t.days, t.storage_class) for t in current[0].transition) == [(30, "STANDARD_IA"), (90, "GLACIER")]
     assert current[0].expiration.days == 120
 
-    # testlog2 is 5 s (50 days) older than testlog1, so it reaches GLACIER while testlog1 is in STANDARD_IA.
+    # testlog2 is 7 s (about 47 days) older than testlog1, so it reaches GLACIER while testlog1 is in STANDARD_IA.
     Key(bucket, "logs/testlog2.log").set_contents_from_string("second log\n")
-    time.sleep(5)
+    time.sleep(7)
     Key(bucket, "logs/testlog1.log").set_contents_from_string("first log\n")
     Key(bucket, "other/kept.txt").set_contents_from_string("outside the rule's prefix")
     assert classes(bucket)["logs/testlog1.log"] == "STANDARD"
 
-    wait_for(lambda: classes(bucket).get("logs/testlog2.log") == "GLACIER", 15, "testlog2 in GLACIER")
+    wait_for(lambda: classes(bucket).get("logs/testlog2.log") == "GLACIER", 20, "testlog2 in GLACIER")
     listed = classes(bucket)
     assert listed["logs/testlog1.log"] == "STANDARD_IA"
     assert listed["other/kept.txt"] == "STANDARD"
@@ -75,7 +75,7 @@ def test_transitioning_objects(start_server, root_keys):
     assert archived.value.status == 403 and archived.value.error_code == "InvalidObjectState"
 
     # 120 days: both logs expire; the object outside the prefix stays.
-    wait_for(lambda: list(classes(bucket)) == ["other/kept.txt"], 20, "the logs to expire")
+    wait_for(lambda: list(classes(bucket)) == ["other/kept.txt"], 25, "the logs to expire")
     assert bucket.get_key("logs/testlog1.log") is None
 
 
