@@ -7,10 +7,12 @@ import type { ColdFiles } from '../store/files/cold.js';
 import type { LifecycleConfiguration, LifecycleCursor } from '../store/lifecycle-types.js';
 import type { Blobs, Metadata, ObjectRecord } from '../store/types.js';
 import { decide, shouldAbort } from './rules.js';
-import { daysAfter, type LifecycleSettings } from './settings.js';
+import { dayMs, daysAfter, type LifecycleSettings } from './settings.js';
 
 /** Rows per step; between steps the event loop serves requests. */
 const BATCH = 100;
+/** Rules are due at day granularity: a full scan of every configured bucket at most hourly is plenty. */
+const MAX_RULE_PERIOD_MS = 3600_000;
 
 export interface LifecycleWorkerOptions {
   readonly metadata: Metadata;
@@ -35,6 +37,7 @@ export class LifecycleWorker {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopping = false;
+  private lastRulePass = -Infinity;
 
   constructor(private readonly o: LifecycleWorkerOptions) {}
 
@@ -64,9 +67,19 @@ export class LifecycleWorker {
     await this.running;
   }
 
+  /**
+   * Restores and archive moves are looked at every interval; the scan of all
+   * objects under rules only once per lifecycle day (at most hourly), unless a
+   * pass was cut short and must resume.
+   */
   private async pass(): Promise<void> {
     await this.restores(Date.now());
-    await this.applyRules(Date.now());
+    const period = Math.max(this.o.intervalMs, Math.min(dayMs(this.o.settings), MAX_RULE_PERIOD_MS));
+    const now = Date.now();
+    if (now - this.lastRulePass >= period || await this.o.metadata.lifecycle.getCursor()) {
+      this.lastRulePass = now;
+      await this.applyRules(now);
+    }
     await this.archivePending();
   }
 
