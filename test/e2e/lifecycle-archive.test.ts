@@ -174,3 +174,34 @@ test('the lifecycle worker resumes after SIGKILL mid-pass: every object archived
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('a restore requested before a crash completes after the restart', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'cairn-lc-restore-'));
+  // A Standard restore takes 5 full days' worth of seconds: one second with 0.2-second days.
+  const args = [...FAST, '--lifecycle-interval', '0.1', '--restore-standard-seconds', String(5 * 86_400)];
+  const bytes = patternBytes(50 * 1024, 3);
+  try {
+    const first = await startServer({ dataDir, args });
+    const s3 = s3Client(first);
+    await s3.send(new CreateBucketCommand({ Bucket: 'restore-crash' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'restore-crash', Key: 'k', Body: bytes, StorageClass: 'GLACIER' }));
+    await waitFor('the object archived', () => (fileCount(join(dataDir, 'cold')) === 1 ? true : undefined));
+    const started = await s3.send(new RestoreObjectCommand({ Bucket: 'restore-crash', Key: 'k', RestoreRequest: { Days: 100 } }));
+    assert.equal(started.$metadata.httpStatusCode, 202);
+    s3.destroy();
+    await first.kill();
+
+    const second = await startServer({ dataDir, args });
+    const s3b = s3Client(second);
+    try {
+      await waitFor('the restore to complete', async () =>
+        (await s3b.send(new HeadObjectCommand({ Bucket: 'restore-crash', Key: 'k' }))).Restore?.startsWith('ongoing-request="false"') || undefined);
+      assert.ok((await bodyBytes((await s3b.send(new GetObjectCommand({ Bucket: 'restore-crash', Key: 'k' }))).Body)).equals(bytes));
+    } finally {
+      s3b.destroy();
+      await second.stop();
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  CompleteMultipartUploadCommand, CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteBucketLifecycleCommand,
+  CompleteMultipartUploadCommand, CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteBucketCommand, DeleteBucketLifecycleCommand,
   GetBucketLifecycleConfigurationCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsCommand,
   ListObjectsV2Command, ListPartsCommand, PutBucketLifecycleConfigurationCommand, PutObjectCommand, RestoreObjectCommand,
   UploadPartCommand, type LifecycleRule, type S3Client, type StorageClass,
@@ -140,6 +140,10 @@ describe('lifecycle configuration', () => {
     await rejectsWith(s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket })), 'NoSuchLifecycleConfiguration', 404);
     const ok = await signedFetch(server, { method: 'PUT', path: `/${bucket}`, query: { lifecycle: '' }, body: valid, headers: { 'content-md5': md5Base64(valid) } });
     assert.equal(ok.status, 200);
+    // The configuration goes with its bucket: a bucket created again under the name has none.
+    await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    await rejectsWith(s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket })), 'NoSuchLifecycleConfiguration', 404);
   });
 
   test('only the bucket owner configures lifecycle', async () => {
