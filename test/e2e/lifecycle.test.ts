@@ -244,15 +244,15 @@ describe('RestoreObject', () => {
   test('status codes, x-amz-restore, and reads of archived objects', async () => {
     const bucket = await newBucket('lc-restore');
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'standard', Body: 'hot' }));
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'slow', Body: 'archived, bulk', StorageClass: 'GLACIER' }));
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'fast', Body: 'archived, expedited', StorageClass: 'DEEP_ARCHIVE' }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'slow', Body: 'archived, bulk', StorageClass: 'DEEP_ARCHIVE' }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'fast', Body: 'archived, expedited', StorageClass: 'GLACIER' }));
 
     await rejectsWith(s3.send(new RestoreObjectCommand({ Bucket: bucket, Key: 'standard', RestoreRequest: { Days: 1 } })), 'InvalidObjectState', 403);
     await rejectsWith(s3.send(new RestoreObjectCommand({ Bucket: bucket, Key: 'missing', RestoreRequest: { Days: 1 } })), 'NoSuchKey', 404);
     await rejectsWith(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'slow' })), 'InvalidObjectState', 403);
     await rejectsWith(s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'copied', CopySource: `${bucket}/slow` })), 'InvalidObjectState', 403);
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'slow' }));
-    assert.equal(head.StorageClass, 'GLACIER');
+    assert.equal(head.StorageClass, 'DEEP_ARCHIVE');
     assert.equal(head.Restore, undefined);
 
     const days0 = await signedFetch(server, { method: 'POST', path: `/${bucket}/slow`, query: { restore: '' }, body: '<RestoreRequest><Days>0</Days></RestoreRequest>' });
@@ -274,7 +274,7 @@ describe('RestoreObject', () => {
     const expiry = /expiry-date="([^"]+)"/.exec(restored)?.[1];
     assert.ok(expiry !== undefined && expiry.endsWith(' GMT') && !Number.isNaN(Date.parse(expiry)), restored);
     const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'fast' }));
-    assert.equal(got.StorageClass, 'DEEP_ARCHIVE');
+    assert.equal(got.StorageClass, 'GLACIER');
     assert.equal(got.Restore, restored);
     assert.equal((await bodyBytes(got.Body)).toString(), 'archived, expedited');
 
