@@ -3,14 +3,14 @@ import { httpDate } from '../http/respond.js';
 import type { ObjectRecord } from '../store/types.js';
 
 /** Storage classes whose objects must be restored before they can be read. */
-export const ARCHIVE_CLASSES: readonly string[] = ['GLACIER', 'DEEP_ARCHIVE'];
+const ARCHIVE_CLASSES: readonly string[] = ['GLACIER', 'DEEP_ARCHIVE'];
 
 export function isArchiveClass(storageClass: string): boolean {
   return ARCHIVE_CLASSES.includes(storageClass);
 }
 
 /** Whether an archived object has a completed restore whose copy GET may serve. */
-export function isRestored(record: ObjectRecord): boolean {
+function isRestored(record: ObjectRecord): boolean {
   return record.restore?.copy !== undefined;
 }
 

@@ -6,7 +6,7 @@ import type {
 } from '../store/lifecycle-types.js';
 import { childrenOf, parseXml, textOf, type ParsedXml, type XmlObject } from '../xml.js';
 
-export const MAX_RULES = 1000;
+const MAX_RULES = 1000;
 const MAX_ID_LENGTH = 255;
 /** Classes a lifecycle rule may move objects to. */
 const TRANSITION_CLASSES = ['STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE'];

@@ -10,7 +10,7 @@ const WATERFALL: Readonly<Record<string, number>> = {
   STANDARD: 0, REDUCED_REDUNDANCY: 0, INTELLIGENT_TIERING: 1, STANDARD_IA: 2, ONEZONE_IA: 3, GLACIER_IR: 4, GLACIER: 5, DEEP_ARCHIVE: 6,
 };
 
-export function waterfallRank(storageClass: string): number {
+function waterfallRank(storageClass: string): number {
   return WATERFALL[storageClass] ?? 0;
 }
 
@@ -27,7 +27,7 @@ interface Filterable {
   readonly tags?: readonly TagPair[];
 }
 
-export function matches(filter: LifecycleFilter, o: Filterable): boolean {
+function matches(filter: LifecycleFilter, o: Filterable): boolean {
   if (filter.prefix !== undefined && !o.key.startsWith(filter.prefix)) return false;
   for (const t of filter.tags) if (!o.tags?.some((have) => have.key === t.key && have.value === t.value)) return false;
   if (filter.sizeGreaterThan !== undefined && !(o.size !== undefined && o.size > filter.sizeGreaterThan)) return false;
@@ -36,7 +36,7 @@ export function matches(filter: LifecycleFilter, o: Filterable): boolean {
 }
 
 /** When an action becomes due for something created at `created` (epoch ms). */
-export function dueAt(s: LifecycleSettings, when: LifecycleWhen, created: number): number | undefined {
+function dueAt(s: LifecycleSettings, when: LifecycleWhen, created: number): number | undefined {
   if (when.date !== undefined) return Date.parse(when.date);
   if (when.days !== undefined) return daysAfter(s, created, when.days);
   return undefined;

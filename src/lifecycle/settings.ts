@@ -19,7 +19,7 @@ export function dayMs(s: LifecycleSettings): number {
 }
 
 /** A shortened day shrinks every lifecycle duration in proportion. */
-export function scaled(s: LifecycleSettings, fullDayMs: number): number {
+function scaled(s: LifecycleSettings, fullDayMs: number): number {
   return fullDayMs * (s.daySeconds / FULL_DAY_SECONDS);
 }
 
