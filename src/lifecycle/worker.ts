@@ -164,7 +164,12 @@ export class LifecycleWorker {
         .filter((o) => !failed.has(`${o.bucket}/${o.key}`));
       if (pending.length === 0 || this.stopping) return;
       for (const object of pending) {
-        if (!(await this.archiveOne(object))) failed.add(`${object.bucket}/${object.key}`);
+        // One object that cannot move (e.g. an unreadable file) must not hold up the others.
+        const moved = await this.archiveOne(object).catch((err: unknown) => {
+          this.o.logger.error({ err, bucket: object.bucket, key: object.key }, 'moving an object to cold storage failed');
+          return false;
+        });
+        if (!moved) failed.add(`${object.bucket}/${object.key}`);
       }
       await yieldToRequests();
     }
@@ -186,6 +191,22 @@ export class LifecycleWorker {
     return readExtents(this.o.blobs, object, { start: 0, end: object.size - 1 });
   }
 
+  private async advanceRestore(object: ObjectRecord, now: number): Promise<void> {
+    const { lifecycle } = this.o.metadata;
+    const restore = object.restore!;
+    if (restore.copy === undefined && restore.readyAt <= now) {
+      const stored = await this.o.blobs.ingest(Readable.from(this.bytesOf(object)), { allowInline: false });
+      const copy = stored.data.kind === 'blobs' ? stored.data.extents[0]?.blob : undefined;
+      const done = copy !== undefined && await lifecycle.setRestore(object, {
+        ...restore, copy, expiresAt: daysAfter(this.o.settings, now, restore.days),
+      });
+      if (done) this.o.metrics.restores.inc({ event: 'completed' });
+      else await this.o.blobs.discard(stored.data);
+    } else if (restore.expiresAt !== undefined && restore.expiresAt <= now && await lifecycle.dropRestore(object, now)) {
+      this.o.metrics.restores.inc({ event: 'expired' });
+    }
+  }
+
   /** Completes restores that are due (a hot copy from the cold file) and drops expired copies. */
   private async restores(now: number): Promise<void> {
     const { lifecycle } = this.o.metadata;
@@ -194,18 +215,8 @@ export class LifecycleWorker {
       const objects = await lifecycle.restores(after, BATCH);
       if (objects.length === 0 || this.stopping) return;
       for (const object of objects) {
-        const restore = object.restore!;
-        if (restore.copy === undefined && restore.readyAt <= now) {
-          const stored = await this.o.blobs.ingest(Readable.from(this.bytesOf(object)), { allowInline: false });
-          const copy = stored.data.kind === 'blobs' ? stored.data.extents[0]?.blob : undefined;
-          const done = copy !== undefined && await lifecycle.setRestore(object, {
-            ...restore, copy, expiresAt: daysAfter(this.o.settings, now, restore.days),
-          });
-          if (done) this.o.metrics.restores.inc({ event: 'completed' });
-          else await this.o.blobs.discard(stored.data);
-        } else if (restore.expiresAt !== undefined && restore.expiresAt <= now && await lifecycle.dropRestore(object, now)) {
-          this.o.metrics.restores.inc({ event: 'expired' });
-        }
+        await this.advanceRestore(object, now).catch((err: unknown) =>
+          this.o.logger.error({ err, bucket: object.bucket, key: object.key }, 'restore step failed; retried next pass'));
       }
       const last = objects[objects.length - 1]!;
       after = { bucket: last.bucket, key: last.key };
