@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
   CompleteMultipartUploadCommand, CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteBucketCommand, DeleteBucketLifecycleCommand,
-  GetBucketLifecycleConfigurationCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsCommand,
+  GetBucketLifecycleConfigurationCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectVersionsCommand, ListObjectsCommand,
   ListObjectsV2Command, ListPartsCommand, PutBucketLifecycleConfigurationCommand, PutObjectCommand, RestoreObjectCommand,
   UploadPartCommand, type LifecycleRule, type S3Client, type StorageClass,
 } from '@aws-sdk/client-s3';
@@ -186,6 +186,8 @@ describe('storage classes', () => {
     assert.deepEqual(await classesOf(bucket), expected);
     const v1 = await s3.send(new ListObjectsCommand({ Bucket: bucket }));
     assert.deepEqual(Object.fromEntries((v1.Contents ?? []).map((o) => [o.Key, o.StorageClass])), expected);
+    const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+    assert.deepEqual(Object.fromEntries((versions.Versions ?? []).map((o) => [o.Key, o.StorageClass])), expected);
   });
 });
 
