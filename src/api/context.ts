@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Authenticated, Principal, SecretLookup } from '../auth/types.js';
+import type { LifecycleSettings } from '../lifecycle/settings.js';
 import type { OperationName } from '../router/operations.js';
 import type { RequestTarget } from '../router/route.js';
 import type { Bucket, Store } from '../store/types.js';
@@ -11,6 +12,8 @@ export interface ServiceSettings {
   readonly region: string;
   /** Tells background workers that blobs were released. */
   readonly onGarbage: () => void;
+  /** Lifecycle day length and restore durations. */
+  readonly lifecycle: LifecycleSettings;
 }
 
 /** Everything one request's handler works with. */

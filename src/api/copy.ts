@@ -2,6 +2,7 @@ import { S3Error } from '../errors.js';
 import { isoDate, quoteEtag, sendXml } from '../http/respond.js';
 import { Readable } from 'node:stream';
 import type { ObjectRecord } from '../store/types.js';
+import { assertReadable } from '../lifecycle/archive.js';
 import { newAcl } from './acl.js';
 import { bucketOf, keyOf, type RequestContext } from './context.js';
 import { evaluateConditions } from './conditions.js';
@@ -44,6 +45,7 @@ export async function loadCopySource(ctx: RequestContext): Promise<ObjectRecord>
     ...(h['x-amz-copy-source-if-unmodified-since'] !== undefined ? { ifUnmodifiedSince: String(h['x-amz-copy-source-if-unmodified-since']) } : {}),
   }, record);
   if (outcome !== 'proceed') throw new S3Error('PreconditionFailed', undefined, { Condition: 'x-amz-copy-source-If' });
+  assertReadable(record);
   return record;
 }
 

@@ -7,6 +7,7 @@ import type { Principal } from '../auth/types.js';
 import type { AclPermission, BlobExtent, Blobs, Bucket, Metadata, ObjectRecord } from '../store/types.js';
 import { bucketOf, keyOf, type RequestContext } from './context.js';
 import { evaluateReadConditions } from './conditions.js';
+import { assertReadable } from '../lifecycle/archive.js';
 import { objectHeaders } from './object-headers.js';
 import { parseRange, type ByteRange } from './range.js';
 
@@ -56,6 +57,7 @@ export async function loadAuthorizedObject(
 
 async function readObject(ctx: RequestContext, withBody: boolean): Promise<void> {
   const record = await loadObject(ctx);
+  if (withBody) assertReadable(record);
   const headers = ctx.req.headers;
   const notModified = evaluateReadConditions(headers, record);
   const common = objectHeaders(record, String(headers['x-amz-checksum-mode'] ?? '').toUpperCase() === 'ENABLED');

@@ -6,10 +6,12 @@ import * as copy from './copy.js';
 import * as cors from './cors.js';
 import * as del from './delete.js';
 import * as get from './get.js';
+import * as lifecycle from './lifecycle.js';
 import * as listing from './listing.js';
 import * as multipart from './multipart.js';
 import * as postObject from './post-object.js';
 import * as put from './put.js';
+import * as restore from './restore.js';
 import * as versions from './versions.js';
 
 /** Every operation of the router's table, bound to its handler; the compiler checks none is missing. */
@@ -24,6 +26,9 @@ export const HANDLERS: Readonly<Record<OperationName, Handler>> = {
   GetBucketCors: cors.getBucketCors,
   PutBucketCors: cors.putBucketCors,
   DeleteBucketCors: cors.deleteBucketCors,
+  GetBucketLifecycleConfiguration: lifecycle.getBucketLifecycleConfiguration,
+  PutBucketLifecycleConfiguration: lifecycle.putBucketLifecycleConfiguration,
+  DeleteBucketLifecycle: lifecycle.deleteBucketLifecycle,
   GetBucketVersioning: versions.getBucketVersioning,
   ListObjectVersions: versions.listObjectVersions,
   ListObjectsV2: listing.listObjectsV2,
@@ -33,6 +38,7 @@ export const HANDLERS: Readonly<Record<OperationName, Handler>> = {
   PostObject: postObject.postObject,
   GetObjectAcl: acl.getObjectAcl,
   PutObjectAcl: acl.putObjectAcl,
+  RestoreObject: restore.restoreObject,
   CreateMultipartUpload: multipart.createMultipartUpload,
   UploadPartCopy: multipart.uploadPartCopy,
   UploadPart: multipart.uploadPart,

@@ -3,6 +3,7 @@ import { S3Error } from '../errors.js';
 import { CHECKSUM_ALGORITHMS, CHECKSUM_LENGTH } from '../store/digest.js';
 import type { ChecksumAlgorithm, ContentHeaders, ObjectRecord } from '../store/types.js';
 import { httpDate, quoteEtag } from '../http/respond.js';
+import { restoreHeader } from '../lifecycle/archive.js';
 
 export const MAX_KEY_BYTES = 1024;
 export const MAX_USER_METADATA_BYTES = 2048;
@@ -127,6 +128,8 @@ export function objectHeaders(record: ObjectRecord, withChecksum: boolean): Reco
   if (h.cacheControl) out['Cache-Control'] = h.cacheControl;
   if (h.expires) out.Expires = h.expires;
   if (record.storageClass !== 'STANDARD') out['x-amz-storage-class'] = record.storageClass;
+  const restore = restoreHeader(record);
+  if (restore !== undefined) out['x-amz-restore'] = restore;
   for (const [name, value] of Object.entries(record.userMetadata)) out[META_PREFIX + name] = value;
   if (withChecksum && record.checksum) {
     out[`x-amz-checksum-${record.checksum.algorithm.toLowerCase()}`] = record.checksum.value;

@@ -24,6 +24,16 @@ export interface ServerConfig {
   readonly keepAliveTimeout: number;
   readonly idleTimeout: number;
   readonly gcGrace: number;
+  /** Folder of archived objects' files; undefined: `<data>/cold`. */
+  readonly coldDir: string | undefined;
+  /** Length of a lifecycle day in seconds (shortened for tests and demos). */
+  readonly lifecycleDaySeconds: number;
+  /** Seconds between lifecycle passes. */
+  readonly lifecycleInterval: number;
+  /** Restore durations per tier, in seconds of a full-length day (scaled with the lifecycle day). */
+  readonly restoreExpeditedSeconds: number;
+  readonly restoreStandardSeconds: number;
+  readonly restoreBulkSeconds: number;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -69,6 +79,14 @@ function oneOf<T extends string>(values: readonly T[]) {
   };
 }
 
+function decimal(min: number, max: number) {
+  return (raw: Raw): number => {
+    const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : NaN;
+    if (!Number.isFinite(n) || n < min || n > max) throw new ConfigError(`expected a number from ${min} to ${max}`);
+    return n;
+  };
+}
+
 const PORT = integer(0, 65535);
 
 /** The schema: one row per setting. */
@@ -88,6 +106,12 @@ const SETTINGS: readonly Setting<keyof ServerConfig>[] = [
   { key: 'headersTimeout', flag: 'headers-timeout', value: '<s>', description: 'seconds a client has to send its request headers', fallback: () => 30, parse: integer(1, 3600) },
   { key: 'keepAliveTimeout', flag: 'keep-alive-timeout', value: '<s>', description: 'seconds an idle keep-alive connection stays open', fallback: () => 5, parse: integer(1, 3600) },
   { key: 'idleTimeout', flag: 'idle-timeout', value: '<s>', description: 'seconds a request may go without sending or receiving a byte', fallback: () => 120, parse: integer(1, 86400) },
+  { key: 'coldDir', flag: 'cold-dir', value: '<dir>', description: 'cold storage folder for archived (GLACIER, DEEP_ARCHIVE) objects; unset: <data>/cold', fallback: () => undefined, parse: text },
+  { key: 'lifecycleDaySeconds', flag: 'lifecycle-day-seconds', value: '<s>', description: 'seconds one lifecycle day lasts (shorten for tests and demos; restore times and restored copies\' lifetimes shrink in proportion)', fallback: () => 86400, parse: decimal(0.001, 86400) },
+  { key: 'lifecycleInterval', flag: 'lifecycle-interval', value: '<s>', description: 'seconds between lifecycle passes (restores, moves to cold storage); rules are applied once per lifecycle day, at most hourly', fallback: () => 60, parse: decimal(0.05, 86400) },
+  { key: 'restoreExpeditedSeconds', flag: 'restore-expedited-seconds', value: '<s>', description: 'time an Expedited restore takes, in seconds of a full day', fallback: () => 300, parse: integer(0, 10 ** 9) },
+  { key: 'restoreStandardSeconds', flag: 'restore-standard-seconds', value: '<s>', description: 'time a Standard restore takes, in seconds of a full day', fallback: () => 4 * 3600, parse: integer(0, 10 ** 9) },
+  { key: 'restoreBulkSeconds', flag: 'restore-bulk-seconds', value: '<s>', description: 'time a Bulk restore takes, in seconds of a full day', fallback: () => 12 * 3600, parse: integer(0, 10 ** 9) },
   { key: 'gcGrace', flag: 'gc-grace', value: '<s>', description: 'seconds a replaced or deleted blob is kept before its file is removed (readers in other workers may still stream it)', fallback: () => 60, parse: integer(0, 86400) },
 ];
 

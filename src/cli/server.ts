@@ -3,13 +3,16 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Server as TlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { AggregatorRegistry } from 'prom-client';
+import { join } from 'node:path';
+import { AggregatorRegistry, Registry } from 'prom-client';
 import { HANDLERS } from '../api/handlers.js';
 import type { SecretLookup } from '../auth/types.js';
 import { createAdminServer } from '../http/admin.js';
 import { createS3Server, type ConnectionLimits } from '../http/server.js';
 import { createLogger, type Logger } from '../observability/log.js';
-import { createMetrics } from '../observability/metrics.js';
+import { createLifecycleMetrics, createMetrics } from '../observability/metrics.js';
+import type { LifecycleSettings } from '../lifecycle/settings.js';
+import { LifecycleWorker } from '../lifecycle/worker.js';
 import { openEmbeddedStore, type EmbeddedStore } from '../store/open.js';
 import { BlobCollector, sweepOrphans } from '../workers/blob-gc.js';
 import type { ServerConfig } from './config.js';
@@ -42,12 +45,33 @@ function readTls(config: ServerConfig): { cert: Buffer; key: Buffer } | undefine
  * blobs that a crash left without metadata.
  */
 async function prepare(config: ServerConfig, logger: Logger, startedAt: number): Promise<{ store: EmbeddedStore; root: RootCredentials }> {
-  const store = openEmbeddedStore(config.data);
+  const store = openStore(config);
   const root = await ensureRoot(store.metadata, config.data, process.env);
   void sweepOrphans(store, startedAt).then((n) => {
     if (n > 0) logger.info({ count: n }, 'removed orphan blobs');
   }, (err: unknown) => logger.error({ err }, 'orphan sweep failed'));
   return { store, root };
+}
+
+function openStore(config: ServerConfig): EmbeddedStore {
+  return openEmbeddedStore(config.data, config.coldDir ?? join(config.data, 'cold'));
+}
+
+function lifecycleSettingsOf(config: ServerConfig): LifecycleSettings {
+  return {
+    daySeconds: config.lifecycleDaySeconds,
+    restoreSeconds: { Expedited: config.restoreExpeditedSeconds, Standard: config.restoreStandardSeconds, Bulk: config.restoreBulkSeconds },
+  };
+}
+
+/** The lifecycle worker runs in exactly one process: the single one, or the cluster's primary. */
+function startLifecycle(config: ServerConfig, logger: Logger, store: EmbeddedStore, registry: Registry, startedAt: number): LifecycleWorker {
+  const worker = new LifecycleWorker({
+    metadata: store.metadata, blobs: store.blobs, cold: store.cold, settings: lifecycleSettingsOf(config),
+    intervalMs: config.lifecycleInterval * 1000, logger, metrics: createLifecycleMetrics(registry),
+  });
+  worker.start(startedAt);
+  return worker;
 }
 
 /** Prints where Cairn listens and, the first time only, the generated root keys with a ready-to-paste line. */
@@ -97,7 +121,7 @@ async function serve(config: ServerConfig, logger: Logger, store: EmbeddedStore)
   };
   const options = {
     store, lookup, handlers: HANDLERS, domains: config.domain, logger, metrics,
-    settings: { region: config.region, onGarbage: () => collector.poke() },
+    settings: { region: config.region, onGarbage: () => collector.poke(), lifecycle: lifecycleSettingsOf(config) },
   };
   const limits: ConnectionLimits = {
     headersTimeoutMs: config.headersTimeout * 1000,
@@ -155,8 +179,10 @@ function onSignals(stop: () => Promise<void>, reload: () => void, logger: Logger
 }
 
 async function runSingle(config: ServerConfig, logger: Logger): Promise<void> {
-  const { store, root } = await prepare(config, logger, Date.now());
+  const startedAt = Date.now();
+  const { store, root } = await prepare(config, logger, startedAt);
   const serving = await serve(config, logger, store);
+  const lifecycle = startLifecycle(config, logger, store, serving.metrics.registry, startedAt);
   const admin = createAdminServer({
     metrics: async () => ({ contentType: serving.metrics.registry.contentType, body: await serving.metrics.registry.metrics() }),
     ready: () => store.metadata.ping(),
@@ -166,12 +192,13 @@ async function runSingle(config: ServerConfig, logger: Logger): Promise<void> {
   onSignals(async () => {
     admin.close();
     admin.closeAllConnections();
+    await lifecycle.stop();
     await serving.stop();
   }, () => serving.reloadTls(), logger);
 }
 
 async function runWorker(config: ServerConfig, logger: Logger): Promise<void> {
-  const store = openEmbeddedStore(config.data);
+  const store = openStore(config);
   const serving = await serve(config, logger, store);
   // Constructing one is what makes prom-client answer the primary's requests for this worker's metrics.
   AggregatorRegistry.setRegistries([serving.metrics.registry]);
@@ -182,10 +209,14 @@ async function runWorker(config: ServerConfig, logger: Logger): Promise<void> {
 }
 
 async function runPrimary(config: ServerConfig, logger: Logger): Promise<void> {
-  const { store, root } = await prepare(config, logger, Date.now());
+  const startedAt = Date.now();
+  const { store, root } = await prepare(config, logger, startedAt);
   const registry = new AggregatorRegistry();
+  // The lifecycle worker's counters live here, in the primary, next to the workers' aggregate.
+  const own = new Registry();
+  const lifecycle = startLifecycle(config, logger, store, own, startedAt);
   const admin = createAdminServer({
-    metrics: async () => ({ contentType: registry.contentType, body: await (await registry.clusterMetrics()) }),
+    metrics: async () => ({ contentType: registry.contentType, body: (await registry.clusterMetrics()) + (await own.metrics()) }),
     ready: async () => {
       await store.metadata.ping();
       if (Object.keys(cluster.workers ?? {}).length === 0) throw new Error('no worker is running');
@@ -216,6 +247,7 @@ async function runPrimary(config: ServerConfig, logger: Logger): Promise<void> {
     })));
     admin.close();
     admin.closeAllConnections();
+    await lifecycle.stop();
     await store.close();
   }, () => {
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP');

@@ -44,3 +44,23 @@ export function createMetrics(metadata: Metadata | undefined): Metrics {
   }
   return metrics;
 }
+
+/** What the lifecycle worker did, counted in the one process that runs it. */
+export interface LifecycleMetrics {
+  readonly transitions: Counter<'storage_class'>;
+  readonly expirations: Counter;
+  readonly abortedUploads: Counter;
+  readonly archived: Counter;
+  readonly restores: Counter<'event'>;
+}
+
+export function createLifecycleMetrics(registry: Registry): LifecycleMetrics {
+  const registers = [registry];
+  return {
+    transitions: new Counter({ name: 'cairn_lifecycle_transitions_total', help: 'Objects moved to another storage class by lifecycle rules', labelNames: ['storage_class'], registers }),
+    expirations: new Counter({ name: 'cairn_lifecycle_expirations_total', help: 'Objects deleted by lifecycle expiration', registers }),
+    abortedUploads: new Counter({ name: 'cairn_lifecycle_aborted_uploads_total', help: 'Incomplete multipart uploads aborted by lifecycle rules', registers }),
+    archived: new Counter({ name: 'cairn_lifecycle_archived_total', help: 'Objects whose bytes moved from hot to cold storage', registers }),
+    restores: new Counter({ name: 'cairn_restores_total', help: 'Restores of archived objects completed, and restored copies expired', labelNames: ['event'], registers }),
+  };
+}

@@ -39,6 +39,9 @@ export const OPERATIONS = [
   { name: 'GetBucketCors', method: 'GET', target: 'bucket', query: 'cors', module: 'cors', permission: 'bucket-owner' },
   { name: 'PutBucketCors', method: 'PUT', target: 'bucket', query: 'cors', module: 'cors', permission: 'bucket-owner' },
   { name: 'DeleteBucketCors', method: 'DELETE', target: 'bucket', query: 'cors', module: 'cors', permission: 'bucket-owner' },
+  { name: 'GetBucketLifecycleConfiguration', method: 'GET', target: 'bucket', query: 'lifecycle', module: 'lifecycle', permission: 'bucket-owner' },
+  { name: 'PutBucketLifecycleConfiguration', method: 'PUT', target: 'bucket', query: 'lifecycle', module: 'lifecycle', permission: 'bucket-owner' },
+  { name: 'DeleteBucketLifecycle', method: 'DELETE', target: 'bucket', query: 'lifecycle', module: 'lifecycle', permission: 'bucket-owner' },
   { name: 'GetBucketVersioning', method: 'GET', target: 'bucket', query: 'versioning', module: 'versions', permission: 'bucket-owner' },
   { name: 'ListObjectVersions', method: 'GET', target: 'bucket', query: 'versions', module: 'versions', permission: 'bucket:READ' },
   { name: 'ListObjectsV2', method: 'GET', target: 'bucket', query: ['list-type', '2'], module: 'listing', permission: 'bucket:READ' },
@@ -49,6 +52,7 @@ export const OPERATIONS = [
 
   { name: 'GetObjectAcl', method: 'GET', target: 'object', query: 'acl', module: 'acl', permission: 'object:READ_ACP' },
   { name: 'PutObjectAcl', method: 'PUT', target: 'object', query: 'acl', module: 'acl', permission: 'object:WRITE_ACP' },
+  { name: 'RestoreObject', method: 'POST', target: 'object', query: 'restore', module: 'restore', permission: 'bucket:WRITE' },
   { name: 'CreateMultipartUpload', method: 'POST', target: 'object', query: 'uploads', module: 'multipart', permission: 'bucket:WRITE' },
   { name: 'UploadPartCopy', method: 'PUT', target: 'object', query: 'uploadId', header: 'x-amz-copy-source', module: 'multipart', permission: 'bucket:WRITE' },
   { name: 'UploadPart', method: 'PUT', target: 'object', query: 'uploadId', module: 'multipart', permission: 'bucket:WRITE' },
@@ -70,7 +74,7 @@ export type OperationName = (typeof OPERATIONS)[number]['name'];
  */
 export const KNOWN_SUBRESOURCES = [
   'accelerate', 'acl', 'analytics', 'attributes', 'delete', 'encryption', 'intelligent-tiering',
-  'inventory', 'legal-hold', 'lifecycle', 'location', 'logging', 'metrics', 'notification', 'object-lock',
+  'inventory', 'legal-hold', 'location', 'logging', 'metrics', 'notification', 'object-lock',
   'ownershipControls', 'policy', 'policyStatus', 'publicAccessBlock', 'replication',
   'requestPayment', 'restore', 'retention', 'select', 'session', 'tagging', 'torrent', 'uploadId', 'uploads',
   'versioning', 'versions', 'website',

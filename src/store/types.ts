@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { LifecycleMetadata } from './lifecycle-types.js';
 
 export type AccountId = string;
 export type BucketName = string;
@@ -107,7 +108,26 @@ export interface ObjectRecord {
   readonly userMetadata: Readonly<Record<string, string>>;
   readonly checksum?: Checksum;
   readonly acl: Acl;
+  /**
+   * The bytes GET serves: the object's own, or for an archived object its
+   * restored copy (no extents while it has none).
+   */
   readonly data: ObjectData;
+  /** Set once the bytes have moved to cold storage (GLACIER, DEEP_ARCHIVE): the cold file. */
+  readonly cold?: BlobId;
+  readonly restore?: RestoreState;
+}
+
+/** A restore of an archived object: requested, and once complete, its temporary hot copy. */
+export interface RestoreState {
+  readonly tier: 'Expedited' | 'Standard' | 'Bulk';
+  readonly days: number;
+  /** When the copy becomes available (epoch ms). */
+  readonly readyAt: number;
+  /** The hot copy, once the restore completed. */
+  readonly copy?: BlobId;
+  /** When the copy is dropped again (epoch ms); set once complete. */
+  readonly expiresAt?: number;
 }
 
 /** Summary of an object as listings show it. */
@@ -194,6 +214,8 @@ export type CreateBucketOutcome = 'created' | 'owned-by-you' | 'owned-by-other';
  * that a networked database can back it. Every method is one transaction.
  */
 export interface Metadata {
+  /** Lifecycle configurations, archiving and restores (src/store/lifecycle-types.ts). */
+  readonly lifecycle: LifecycleMetadata;
   createAccount(account: Account): Promise<void>;
   getAccount(id: AccountId): Promise<Account | undefined>;
   getAccountByEmail(email: string): Promise<Account | undefined>;

@@ -6,6 +6,7 @@ import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { S3Error } from '../../errors.js';
 import { Digester } from '../digest.js';
+import type { ColdFiles } from './cold.js';
 import type { BlobId, Blobs, IngestOptions, ObjectData, StoredBody } from '../types.js';
 
 /** Bodies up to this size live in the metadata row (invariant 6). */
@@ -26,7 +27,8 @@ export class FileBlobs implements Blobs {
   /** Readers per blob in this process. */
   private readonly pins = new Map<BlobId, number>();
 
-  constructor(dataDir: string) {
+  /** `cold`: where archived objects' files live; a blob id names a file in one place or the other. */
+  constructor(dataDir: string, private readonly cold?: ColdFiles) {
     this.root = join(dataDir, 'blobs');
     const folders = 16 ** FANOUT_CHARS;
     if (existsSync(join(this.root, (folders - 1).toString(16)))) return;
@@ -100,7 +102,7 @@ export class FileBlobs implements Blobs {
   }
 
   async delete(id: BlobId): Promise<void> {
-    await rm(this.pathOf(id), { force: true });
+    await Promise.all([rm(this.pathOf(id), { force: true }), this.cold?.delete(id)]);
   }
 
   async *list(): AsyncIterable<{ id: BlobId; mtimeMs: number }> {

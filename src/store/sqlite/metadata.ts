@@ -3,16 +3,17 @@ import { S3Error } from '../../errors.js';
 import { listPage } from '../listing.js';
 import type {
   AccessKey, Account, AccountId, Acl, BlobExtent, BlobId, Bucket, BucketName, Checksum, ChecksumAlgorithm, ContentHeaders, CorsRule, CreateBucketOutcome,
-  ListPage, ListQuery, Metadata, ObjectData, ObjectKey, ObjectRecord, ObjectSummary, Part, Upload,
+  ListPage, ListQuery, Metadata, ObjectData, ObjectKey, ObjectRecord, ObjectSummary, Part, RestoreState, Upload,
   UploadListQuery, UploadPage, WriteCondition,
 } from '../types.js';
 import { MIGRATIONS, SCHEMA, SCHEMA_VERSION } from './schema.js';
 import { GroupCommit } from './group-commit.js';
+import { SqliteLifecycle } from './lifecycle.js';
 
-interface ObjectRow {
+export interface ObjectRow {
   bucket: string; key: string; version_id: string; size: number; etag: string; last_modified: number;
   owner: string; storage_class: string; headers: string; user_metadata: string; checksum: string | null;
-  extents: string | null; inline: Buffer | null; acl: string | null;
+  extents: string | null; inline: Buffer | null; acl: string | null; cold: string | null; restore: string | null;
 }
 type SummaryRow = Pick<ObjectRow, 'key' | 'version_id' | 'size' | 'etag' | 'last_modified' | 'owner' | 'storage_class'>;
 interface UploadRow {
@@ -38,6 +39,7 @@ export interface SqliteStats {
  */
 export class SqliteMetadata implements Metadata {
   readonly stats: SqliteStats = { rowsScanned: 0 };
+  readonly lifecycle: SqliteLifecycle;
   private readonly db: Database.Database;
   private readonly writes: GroupCommit;
   private readonly q;
@@ -93,7 +95,8 @@ export class SqliteMetadata implements Metadata {
         ON CONFLICT(bucket, key) DO UPDATE SET version_id = excluded.version_id, size = excluded.size,
           etag = excluded.etag, last_modified = excluded.last_modified, owner = excluded.owner,
           storage_class = excluded.storage_class, headers = excluded.headers, user_metadata = excluded.user_metadata,
-          checksum = excluded.checksum, extents = excluded.extents, inline = excluded.inline, acl = excluded.acl`),
+          checksum = excluded.checksum, extents = excluded.extents, inline = excluded.inline, acl = excluded.acl,
+          cold = NULL, restore = NULL`),
       deleteObject: db.prepare('DELETE FROM objects WHERE bucket = ? AND key = ?'),
       scanAfter: db.prepare<[string, string], SummaryRow>(
         'SELECT key, version_id, size, etag, last_modified, owner, storage_class FROM objects WHERE bucket = ? AND key > ? ORDER BY key'),
@@ -122,6 +125,7 @@ export class SqliteMetadata implements Metadata {
       forgetBlob: db.prepare('DELETE FROM blobs WHERE id = ? AND dead > 0'),
       blob: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM blobs WHERE id = ?'),
     };
+    this.lifecycle = new SqliteLifecycle(db, this.writes);
   }
 
   private migrate(): void {
@@ -132,10 +136,7 @@ export class SqliteMetadata implements Metadata {
         this.db.exec(SCHEMA);
         version = 1;
       }
-      for (let next = version + 1; next <= SCHEMA_VERSION; next++) {
-        const step = MIGRATIONS[next];
-        if (step !== undefined) this.db.exec(step);
-      }
+      for (let next = version + 1; next <= SCHEMA_VERSION; next++) this.db.exec(MIGRATIONS[next]!);
       this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     }).immediate();
   }
@@ -408,8 +409,7 @@ export class SqliteMetadata implements Metadata {
   }
 
   private killBlobsOf(row: ObjectRow): void {
-    if (row.extents === null) return;
-    for (const e of JSON.parse(row.extents) as { blob: string }[]) this.q.killBlob.run(Date.now(), e.blob);
+    for (const blob of blobsOf(row)) this.q.killBlob.run(Date.now(), blob);
   }
 }
 
@@ -470,10 +470,23 @@ function toSummary(r: SummaryRow): ObjectSummary {
     owner: r.owner, storageClass: r.storage_class,
   };
 }
-function toRecord(r: ObjectRow): ObjectRecord {
-  const data: ObjectData = r.inline !== null
-    ? { kind: 'inline', bytes: r.inline }
-    : { kind: 'blobs', extents: JSON.parse(r.extents ?? '[]') as BlobExtent[] };
+/** Every blob file an object row holds: its extents, its cold file, its restored copy. */
+export function blobsOf(row: ObjectRow): BlobId[] {
+  const ids = row.extents === null ? [] : (JSON.parse(row.extents) as BlobExtent[]).map((e) => e.blob);
+  if (row.cold !== null) ids.push(row.cold);
+  const copy = row.restore === null ? undefined : (JSON.parse(row.restore) as RestoreState).copy;
+  if (copy !== undefined) ids.push(copy);
+  return ids;
+}
+
+export function toRecord(r: ObjectRow): ObjectRecord {
+  const restore = r.restore === null ? undefined : JSON.parse(r.restore) as RestoreState;
+  // An archived object serves its restored copy, if any; its own bytes are cold.
+  const data: ObjectData = restore?.copy !== undefined
+    ? { kind: 'blobs', extents: [{ blob: restore.copy, size: r.size }] }
+    : r.inline !== null
+      ? { kind: 'inline', bytes: r.inline }
+      : { kind: 'blobs', extents: JSON.parse(r.extents ?? '[]') as BlobExtent[] };
   return {
     bucket: r.bucket, key: r.key, versionId: r.version_id, size: r.size, etag: r.etag,
     lastModified: new Date(r.last_modified), owner: r.owner, storageClass: r.storage_class,
@@ -482,5 +495,7 @@ function toRecord(r: ObjectRow): ObjectRecord {
     ...(r.checksum !== null ? { checksum: JSON.parse(r.checksum) as Checksum } : {}),
     acl: aclOf(r.acl, r.owner),
     data,
+    ...(r.cold !== null ? { cold: r.cold } : {}),
+    ...(restore ? { restore } : {}),
   };
 }

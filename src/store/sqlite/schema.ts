@@ -101,6 +101,23 @@ UPDATE buckets SET
 DROP INDEX IF EXISTS blobs_dead;
 CREATE INDEX blobs_dead ON blobs(dead) WHERE dead > 0;
 `,
+  // Lifecycle: each bucket's configuration, where archived bytes live (a cold
+  // file), restore state, and the worker's cursor so a pass resumes after a crash.
+  5: `
+CREATE TABLE bucket_lifecycle (
+  bucket TEXT PRIMARY KEY REFERENCES buckets(name) ON DELETE CASCADE,
+  config TEXT NOT NULL
+) WITHOUT ROWID;
+ALTER TABLE objects ADD COLUMN cold TEXT;
+ALTER TABLE objects ADD COLUMN restore TEXT;
+CREATE INDEX objects_restores ON objects(bucket, key) WHERE restore IS NOT NULL;
+CREATE INDEX objects_to_archive ON objects(bucket, key) WHERE cold IS NULL AND storage_class IN ('GLACIER', 'DEEP_ARCHIVE');
+CREATE TABLE lifecycle_cursor (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  bucket TEXT NOT NULL,
+  key TEXT NOT NULL
+);
+`,
   // CORS rules (JSON), read with the bucket so that answering a browser costs no extra query.
   6: `
 ALTER TABLE buckets ADD COLUMN cors TEXT;

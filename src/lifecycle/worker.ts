@@ -1,0 +1,226 @@
+import { Readable } from 'node:stream';
+import { setImmediate as yieldToRequests } from 'node:timers/promises';
+import { readExtents } from '../api/get.js';
+import type { Logger } from '../observability/log.js';
+import type { LifecycleMetrics } from '../observability/metrics.js';
+import type { ColdFiles } from '../store/files/cold.js';
+import type { LifecycleConfiguration, LifecycleCursor } from '../store/lifecycle-types.js';
+import type { Blobs, Metadata, ObjectRecord } from '../store/types.js';
+import { decide, shouldAbort } from './rules.js';
+import { dayMs, daysAfter, type LifecycleSettings } from './settings.js';
+
+/** Rows per step; between steps the event loop serves requests. */
+const BATCH = 100;
+/** Rules are due at day granularity: a full scan of every configured bucket at most hourly is plenty. */
+const MAX_RULE_PERIOD_MS = 3600_000;
+
+export interface LifecycleWorkerOptions {
+  readonly metadata: Metadata;
+  readonly blobs: Blobs;
+  readonly cold: ColdFiles;
+  readonly settings: LifecycleSettings;
+  readonly intervalMs: number;
+  readonly logger: Logger;
+  readonly metrics: LifecycleMetrics;
+}
+
+/**
+ * Runs the lifecycle in one process: completes restores and drops expired
+ * restored copies, applies each bucket's rules (transitions, expirations,
+ * aborts of stale uploads), and moves archive-class objects' bytes to cold
+ * storage. Its cursor is committed with each change, so after a crash a pass
+ * resumes where it stopped; every change is checked against the object as
+ * seen, and rules are re-evaluated from the stored state, so nothing is done
+ * twice.
+ */
+export class LifecycleWorker {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopping = false;
+  private lastRulePass = -Infinity;
+
+  constructor(private readonly o: LifecycleWorkerOptions) {}
+
+  start(startedAt: number): void {
+    this.running = this.sweepColdOrphans(startedAt)
+      .catch((err: unknown) => this.o.logger.error({ err }, 'cold orphan sweep failed'))
+      .finally(() => {
+        this.running = undefined;
+        // A pass cut short by a crash resumes at once, from its cursor.
+        this.poke();
+      });
+    this.timer = setInterval(() => this.poke(), this.o.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Starts a pass unless one is running. */
+  poke(): void {
+    if (this.running || this.stopping) return;
+    this.running = this.pass()
+      .catch((err: unknown) => this.o.logger.error({ err }, 'lifecycle pass failed'))
+      .finally(() => { this.running = undefined; });
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /**
+   * Restores and archive moves are looked at every interval; the scan of all
+   * objects under rules only once per lifecycle day (at most hourly), unless a
+   * pass was cut short and must resume.
+   */
+  private async pass(): Promise<void> {
+    await this.restores(Date.now());
+    const period = Math.max(this.o.intervalMs, Math.min(dayMs(this.o.settings), MAX_RULE_PERIOD_MS));
+    const now = Date.now();
+    if (now - this.lastRulePass >= period || await this.o.metadata.lifecycle.getCursor()) {
+      this.lastRulePass = now;
+      await this.applyRules(now);
+    }
+    await this.archivePending();
+  }
+
+  /** Cold files a crash left before their metadata commit. */
+  private async sweepColdOrphans(before: number): Promise<void> {
+    for await (const { id, mtimeMs } of this.o.cold.list()) {
+      if (mtimeMs < before && !(await this.o.metadata.knowsBlob(id))) await this.o.cold.delete(id);
+    }
+  }
+
+  private async applyRules(now: number): Promise<void> {
+    const lifecycle = this.o.metadata.lifecycle;
+    const cursor = await lifecycle.getCursor();
+    let from = cursor?.bucket ?? '';
+    for (;;) {
+      const buckets = await lifecycle.configuredBuckets(from, BATCH);
+      if (buckets.length === 0) break;
+      for (const { bucket, config } of buckets) {
+        if (this.stopping) return;
+        await this.abortUploads(bucket, config, now);
+        await this.applyToObjects(bucket, config, now, bucket === cursor?.bucket ? cursor.key : '');
+      }
+      from = `${buckets[buckets.length - 1]!.bucket}\u0000`;
+    }
+    if (!this.stopping) await lifecycle.setCursor(undefined);
+  }
+
+  private async applyToObjects(bucket: string, config: LifecycleConfiguration, now: number, afterKey: string): Promise<void> {
+    const { lifecycle } = this.o.metadata;
+    let after = afterKey;
+    for (;;) {
+      const objects = await lifecycle.scanObjects(bucket, after, BATCH);
+      if (objects.length === 0) return;
+      for (const object of objects) {
+        const at: LifecycleCursor = { bucket, key: object.key };
+        const action = decide(config, object, now, this.o.settings);
+        if (action.kind === 'expire' && await lifecycle.expire(object, at)) this.o.metrics.expirations.inc();
+        if (action.kind === 'transition' && await lifecycle.setStorageClass(object, action.storageClass, at)) {
+          this.o.metrics.transitions.inc({ storage_class: action.storageClass });
+        }
+      }
+      after = objects[objects.length - 1]!.key;
+      await lifecycle.setCursor({ bucket, key: after });
+      if (this.stopping) return;
+      // Archive what this batch sent to GLACIER now, so a large bucket's bytes move as the pass goes,
+      // and let due restores complete rather than wait for the end of a long pass.
+      await this.archivePending();
+      await this.restores(Date.now());
+      await yieldToRequests();
+    }
+  }
+
+  private async abortUploads(bucket: string, config: LifecycleConfiguration, now: number): Promise<void> {
+    if (!config.rules.some((r) => r.abortIncompleteUploadDays !== undefined)) return;
+    let keyMarker = '';
+    let uploadIdMarker = '';
+    for (;;) {
+      const page = await this.o.metadata.listUploads(bucket, { prefix: '', delimiter: '', keyMarker, uploadIdMarker, maxUploads: BATCH });
+      for (const upload of page.uploads) {
+        if (shouldAbort(config, upload, now, this.o.settings) && await this.o.metadata.abortUpload(upload.uploadId)) {
+          this.o.metrics.abortedUploads.inc();
+        }
+      }
+      const last = page.uploads[page.uploads.length - 1];
+      if (!page.isTruncated || !last) return;
+      keyMarker = last.key;
+      uploadIdMarker = last.uploadId;
+      await yieldToRequests();
+    }
+  }
+
+  /**
+   * Moves the bytes of archive-class objects to cold storage: the cold file is
+   * written and fsynced first, then one commit points the object at it and
+   * queues the hot bytes for deletion. A crash in between leaves an orphan
+   * cold file (swept at start), never an object without bytes.
+   */
+  private async archivePending(): Promise<void> {
+    const failed = new Set<string>();
+    for (;;) {
+      const pending = (await this.o.metadata.lifecycle.pendingArchives(BATCH + failed.size))
+        .filter((o) => !failed.has(`${o.bucket}/${o.key}`));
+      if (pending.length === 0 || this.stopping) return;
+      for (const object of pending) {
+        // One object that cannot move (e.g. an unreadable file) must not hold up the others.
+        const moved = await this.archiveOne(object).catch((err: unknown) => {
+          this.o.logger.error({ err, bucket: object.bucket, key: object.key }, 'moving an object to cold storage failed');
+          return false;
+        });
+        if (!moved) failed.add(`${object.bucket}/${object.key}`);
+      }
+      await yieldToRequests();
+    }
+  }
+
+  private async archiveOne(object: ObjectRecord): Promise<boolean> {
+    const { id } = await this.o.cold.write(this.bytesOf(object));
+    if (await this.o.metadata.lifecycle.archive(object, id)) {
+      this.o.metrics.archived.inc();
+      return true;
+    }
+    await this.o.cold.delete(id);
+    return false;
+  }
+
+  private bytesOf(object: ObjectRecord): AsyncIterable<Buffer> {
+    if (object.cold !== undefined) return this.o.cold.read(object.cold);
+    if (object.data.kind === 'inline') return Readable.from([object.data.bytes]);
+    return readExtents(this.o.blobs, object, { start: 0, end: object.size - 1 });
+  }
+
+  private async advanceRestore(object: ObjectRecord, now: number): Promise<void> {
+    const { lifecycle } = this.o.metadata;
+    const restore = object.restore!;
+    if (restore.copy === undefined && restore.readyAt <= now) {
+      const stored = await this.o.blobs.ingest(Readable.from(this.bytesOf(object)), { allowInline: false });
+      const copy = stored.data.kind === 'blobs' ? stored.data.extents[0]?.blob : undefined;
+      const done = copy !== undefined && await lifecycle.setRestore(object, {
+        ...restore, copy, expiresAt: daysAfter(this.o.settings, now, restore.days),
+      });
+      if (done) this.o.metrics.restores.inc({ event: 'completed' });
+      else await this.o.blobs.discard(stored.data);
+    } else if (restore.expiresAt !== undefined && restore.expiresAt <= now && await lifecycle.dropRestore(object, now)) {
+      this.o.metrics.restores.inc({ event: 'expired' });
+    }
+  }
+
+  /** Completes restores that are due (a hot copy from the cold file) and drops expired copies. */
+  private async restores(now: number): Promise<void> {
+    const { lifecycle } = this.o.metadata;
+    let after: LifecycleCursor | undefined;
+    for (;;) {
+      const objects = await lifecycle.restores(after, BATCH);
+      if (objects.length === 0 || this.stopping) return;
+      for (const object of objects) {
+        await this.advanceRestore(object, now).catch((err: unknown) =>
+          this.o.logger.error({ err, bucket: object.bucket, key: object.key }, 'restore step failed; retried next pass'));
+      }
+      const last = objects[objects.length - 1]!;
+      after = { bucket: last.bucket, key: last.key };
+      await yieldToRequests();
+    }
+  }
+}

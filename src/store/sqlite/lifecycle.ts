@@ -1,0 +1,151 @@
+import type Database from 'better-sqlite3';
+import { S3Error } from '../../errors.js';
+import type { LifecycleConfiguration, LifecycleCursor, LifecycleMetadata, ObjectIdentity } from '../lifecycle-types.js';
+import type { BlobId, BucketName, ObjectKey, ObjectRecord, RestoreState } from '../types.js';
+import type { GroupCommit } from './group-commit.js';
+import { blobsOf, toRecord, type ObjectRow } from './metadata.js';
+
+const SAME_OBJECT = 'bucket = @bucket AND key = @key AND version_id = @versionId AND etag = @etag AND last_modified = @lastModified';
+
+function identity(o: ObjectIdentity): Record<string, string | number> {
+  return { bucket: o.bucket, key: o.key, versionId: o.versionId, etag: o.etag, lastModified: o.lastModified.getTime() };
+}
+
+/** Lifecycle state in the embedded SQLite store; writes share the metadata's group commit. */
+export class SqliteLifecycle implements LifecycleMetadata {
+  private readonly q;
+
+  constructor(db: Database.Database, private readonly writes: GroupCommit) {
+    this.q = {
+      config: db.prepare<[string], { config: string }>('SELECT config FROM bucket_lifecycle WHERE bucket = ?'),
+      putConfig: db.prepare(`INSERT INTO bucket_lifecycle (bucket, config) VALUES (?, ?)
+        ON CONFLICT(bucket) DO UPDATE SET config = excluded.config`),
+      deleteConfig: db.prepare('DELETE FROM bucket_lifecycle WHERE bucket = ?'),
+      bucketExists: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM buckets WHERE name = ?'),
+      configured: db.prepare<[string, number], { bucket: string; config: string }>(
+        'SELECT bucket, config FROM bucket_lifecycle WHERE bucket >= ? ORDER BY bucket LIMIT ?'),
+      scan: db.prepare<[string, string, number], ObjectRow>('SELECT * FROM objects WHERE bucket = ? AND key > ? ORDER BY key LIMIT ?'),
+      pendingArchives: db.prepare<[number], ObjectRow>(
+        "SELECT * FROM objects WHERE cold IS NULL AND storage_class IN ('GLACIER', 'DEEP_ARCHIVE') LIMIT ?"),
+      restores: db.prepare<[string, string, string, number], ObjectRow>(
+        'SELECT * FROM objects WHERE restore IS NOT NULL AND (bucket > ? OR (bucket = ? AND key > ?)) ORDER BY bucket, key LIMIT ?'),
+      object: db.prepare<Record<string, string | number>, ObjectRow>(`SELECT * FROM objects WHERE ${SAME_OBJECT}`),
+      cursor: db.prepare<[], { bucket: string; key: string }>('SELECT bucket, key FROM lifecycle_cursor WHERE id = 1'),
+      setCursor: db.prepare(`INSERT INTO lifecycle_cursor (id, bucket, key) VALUES (1, ?, ?)
+        ON CONFLICT(id) DO UPDATE SET bucket = excluded.bucket, key = excluded.key`),
+      clearCursor: db.prepare('DELETE FROM lifecycle_cursor'),
+      setClass: db.prepare(`UPDATE objects SET storage_class = @storageClass WHERE ${SAME_OBJECT}`),
+      deleteObject: db.prepare(`DELETE FROM objects WHERE ${SAME_OBJECT}`),
+      adjustStats: db.prepare('UPDATE buckets SET object_count = object_count + ?, byte_count = byte_count + ? WHERE name = ?'),
+      archive: db.prepare(`UPDATE objects SET cold = @cold, extents = NULL, inline = NULL WHERE ${SAME_OBJECT}`),
+      setRestore: db.prepare(`UPDATE objects SET restore = @restore WHERE ${SAME_OBJECT}`),
+      insertBlob: db.prepare('INSERT OR IGNORE INTO blobs (id) VALUES (?)'),
+      killBlob: db.prepare('UPDATE blobs SET dead = ? WHERE id = ?'),
+    };
+  }
+
+  async getConfiguration(bucket: BucketName): Promise<LifecycleConfiguration | undefined> {
+    const row = this.q.config.get(bucket);
+    return row && JSON.parse(row.config) as LifecycleConfiguration;
+  }
+
+  async putConfiguration(bucket: BucketName, config: LifecycleConfiguration): Promise<void> {
+    await this.writes.run(() => {
+      if (!this.q.bucketExists.get(bucket)) throw new S3Error('NoSuchBucket', undefined, { BucketName: bucket });
+      this.q.putConfig.run(bucket, JSON.stringify(config));
+    });
+  }
+
+  async deleteConfiguration(bucket: BucketName): Promise<void> {
+    await this.writes.run(() => this.q.deleteConfig.run(bucket));
+  }
+
+  async configuredBuckets(from: BucketName, limit: number): Promise<{ bucket: BucketName; config: LifecycleConfiguration }[]> {
+    return this.q.configured.all(from, limit).map((r) => ({ bucket: r.bucket, config: JSON.parse(r.config) as LifecycleConfiguration }));
+  }
+
+  async scanObjects(bucket: BucketName, afterKey: ObjectKey, limit: number): Promise<ObjectRecord[]> {
+    return this.q.scan.all(bucket, afterKey, limit).map(toRecord);
+  }
+
+  async pendingArchives(limit: number): Promise<ObjectRecord[]> {
+    return this.q.pendingArchives.all(limit).map(toRecord);
+  }
+
+  async restores(after: LifecycleCursor | undefined, limit: number): Promise<ObjectRecord[]> {
+    return this.q.restores.all(after?.bucket ?? '', after?.bucket ?? '', after?.key ?? '', limit).map(toRecord);
+  }
+
+  async getCursor(): Promise<LifecycleCursor | undefined> {
+    return this.q.cursor.get();
+  }
+
+  async setCursor(cursor: LifecycleCursor | undefined): Promise<void> {
+    await this.writes.run(() => this.saveCursor(cursor));
+  }
+
+  private saveCursor(cursor: LifecycleCursor | undefined): void {
+    if (cursor) this.q.setCursor.run(cursor.bucket, cursor.key);
+    else this.q.clearCursor.run();
+  }
+
+  async setStorageClass(object: ObjectIdentity, storageClass: string, cursor: LifecycleCursor): Promise<boolean> {
+    return this.writes.run(() => {
+      this.saveCursor(cursor);
+      return this.q.setClass.run({ ...identity(object), storageClass }).changes > 0;
+    });
+  }
+
+  async expire(object: ObjectIdentity, cursor: LifecycleCursor): Promise<boolean> {
+    return this.writes.run(() => {
+      this.saveCursor(cursor);
+      const row = this.q.object.get(identity(object));
+      if (!row) return false;
+      this.kill(blobsOf(row));
+      this.q.deleteObject.run(identity(object));
+      this.q.adjustStats.run(-1, -row.size, row.bucket);
+      return true;
+    });
+  }
+
+  async archive(object: ObjectIdentity, coldFile: BlobId): Promise<boolean> {
+    return this.writes.run(() => {
+      const row = this.q.object.get(identity(object));
+      if (!row || row.cold !== null) return false;
+      // Only the object's own bytes leave; a restored copy stays until it expires.
+      const own = row.extents === null ? [] : (JSON.parse(row.extents) as { blob: string }[]).map((e) => e.blob);
+      this.kill(own);
+      this.q.insertBlob.run(coldFile);
+      this.q.archive.run({ ...identity(object), cold: coldFile });
+      return true;
+    });
+  }
+
+  async setRestore(object: ObjectIdentity, restore: RestoreState): Promise<boolean> {
+    return this.writes.run(() => {
+      const row = this.q.object.get(identity(object));
+      if (!row) return false;
+      const previous = row.restore === null ? undefined : (JSON.parse(row.restore) as RestoreState).copy;
+      if (previous !== undefined && previous !== restore.copy) this.kill([previous]);
+      if (restore.copy !== undefined) this.q.insertBlob.run(restore.copy);
+      this.q.setRestore.run({ ...identity(object), restore: JSON.stringify(restore) });
+      return true;
+    });
+  }
+
+  async dropRestore(object: ObjectIdentity, now: number): Promise<boolean> {
+    return this.writes.run(() => {
+      const row = this.q.object.get(identity(object));
+      if (!row || row.restore === null) return false;
+      const { copy, expiresAt } = JSON.parse(row.restore) as RestoreState;
+      if (expiresAt === undefined || expiresAt > now) return false;
+      if (copy !== undefined) this.kill([copy]);
+      this.q.setRestore.run({ ...identity(object), restore: null });
+      return true;
+    });
+  }
+
+  private kill(ids: readonly BlobId[]): void {
+    for (const id of ids) this.q.killBlob.run(Date.now(), id);
+  }
+}

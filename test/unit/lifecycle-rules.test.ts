@@ -1,0 +1,76 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseLifecycleConfiguration } from '../../src/lifecycle/configuration-xml.js';
+import { decide, shouldAbort } from '../../src/lifecycle/rules.js';
+import { daysAfter, restoreReadyAt, type LifecycleSettings } from '../../src/lifecycle/settings.js';
+import type { ObjectRecord, Upload } from '../../src/store/types.js';
+
+const FULL: LifecycleSettings = { daySeconds: 86_400, restoreSeconds: { Expedited: 300, Standard: 14_400, Bulk: 43_200 } };
+const SHORT: LifecycleSettings = { ...FULL, daySeconds: 1 };
+const DAY = 86_400_000;
+const OWNER = 'a'.repeat(64);
+
+function object(key: string, created: string, size = 10, storageClass = 'STANDARD'): ObjectRecord {
+  return {
+    bucket: 'b', key, versionId: 'null', size, etag: 'e', lastModified: new Date(created), owner: OWNER, storageClass,
+    headers: { contentType: 'binary/octet-stream' }, userMetadata: {}, acl: { owner: OWNER, grants: [] },
+    data: { kind: 'inline', bytes: Buffer.alloc(size) },
+  };
+}
+
+const SEED = parseLifecycleConfiguration(`<LifecycleConfiguration><Rule><ID>ruleid</ID><Prefix>logs/</Prefix><Status>Enabled</Status>
+  <Expiration><Days>120</Days></Expiration>
+  <Transition><StorageClass>STANDARD_IA</StorageClass><Days>30</Days></Transition>
+  <Transition><StorageClass>GLACIER</StorageClass><Days>90</Days></Transition></Rule></LifecycleConfiguration>`);
+
+test('days count from creation and round up to the next midnight UTC, as S3 documents', () => {
+  // AWS's example: created 2014-01-15 10:30 UTC, 3 days -> due 2014-01-19 00:00 UTC.
+  assert.equal(new Date(daysAfter(FULL, Date.parse('2014-01-15T10:30:00Z'), 3)).toISOString(), '2014-01-19T00:00:00.000Z');
+  assert.equal(daysAfter(FULL, Date.parse('2014-01-15T00:00:00Z'), 1), Date.parse('2014-01-16T00:00:00Z'));
+  // A shortened day has no calendar: exactly n short days later.
+  assert.equal(daysAfter(SHORT, 1_000, 30), 31_000);
+});
+
+test('restore durations shrink with the day', () => {
+  assert.equal(restoreReadyAt(FULL, 0, 'Standard'), 4 * 3600 * 1000);
+  assert.equal(restoreReadyAt(SHORT, 0, 'Bulk'), 43_200 * 1000 / 86_400);
+});
+
+test('the seed rule: STANDARD_IA after 30 days, GLACIER after 90, expired after 120; never back up the waterfall', () => {
+  const created = '2024-01-01T12:00:00Z';
+  // Created at noon: n days later is noon, rounded up to the following midnight.
+  const at = (days: number): number => Date.parse('2024-01-02T00:00:00Z') + days * DAY;
+  assert.deepEqual(decide(SEED, object('logs/a', created), at(30) - 1, FULL), { kind: 'none' });
+  assert.deepEqual(decide(SEED, object('logs/a', created), at(30), FULL), { kind: 'transition', storageClass: 'STANDARD_IA' });
+  assert.deepEqual(decide(SEED, object('logs/a', created), at(95), FULL), { kind: 'transition', storageClass: 'GLACIER' });
+  assert.deepEqual(decide(SEED, object('logs/a', created, 10, 'GLACIER'), at(95), FULL), { kind: 'none' });
+  assert.deepEqual(decide(SEED, object('logs/a', created, 10, 'DEEP_ARCHIVE'), at(95), FULL), { kind: 'none' });
+  assert.deepEqual(decide(SEED, object('logs/a', created, 10, 'GLACIER'), at(120), FULL), { kind: 'expire' });
+  assert.deepEqual(decide(SEED, object('other/a', created), at(200), FULL), { kind: 'none' });
+});
+
+test('filters: tags must all be present, size bounds are strict', () => {
+  const config = parseLifecycleConfiguration(`<LifecycleConfiguration><Rule><ID>r</ID><Status>Enabled</Status>
+    <Filter><And><Prefix>a/</Prefix><ObjectSizeGreaterThan>10</ObjectSizeGreaterThan><ObjectSizeLessThan>20</ObjectSizeLessThan></And></Filter>
+    <Expiration><Days>1</Days></Expiration></Rule>
+    <Rule><ID>t</ID><Status>Enabled</Status><Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter><Expiration><Days>1</Days></Expiration></Rule>
+    </LifecycleConfiguration>`);
+  const later = Date.parse('2030-01-01T00:00:00Z');
+  const created = '2024-01-01T00:00:00Z';
+  assert.equal(decide(config, object('a/x', created, 10), later, FULL).kind, 'none');
+  assert.equal(decide(config, object('a/x', created, 11), later, FULL).kind, 'expire');
+  assert.equal(decide(config, object('a/x', created, 20), later, FULL).kind, 'none');
+  assert.equal(decide(config, object('b/x', created, 15), later, FULL).kind, 'none');
+});
+
+test('uploads are aborted DaysAfterInitiation after they began, under the rule\'s prefix', () => {
+  const config = parseLifecycleConfiguration(`<LifecycleConfiguration><Rule><ID>r</ID><Status>Enabled</Status><Filter><Prefix>mp/</Prefix></Filter>
+    <AbortIncompleteMultipartUpload><DaysAfterInitiation>7</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule></LifecycleConfiguration>`);
+  const upload = (key: string): Upload => ({
+    uploadId: 'u', bucket: 'b', key, initiated: new Date('2024-01-01T06:00:00Z'), owner: OWNER, storageClass: 'STANDARD',
+    headers: { contentType: 'binary/octet-stream' }, userMetadata: {}, acl: { owner: OWNER, grants: [] },
+  });
+  assert.equal(shouldAbort(config, upload('mp/x'), Date.parse('2024-01-08T23:59:59Z'), FULL), false);
+  assert.equal(shouldAbort(config, upload('mp/x'), Date.parse('2024-01-09T00:00:00Z'), FULL), true);
+  assert.equal(shouldAbort(config, upload('other'), Date.parse('2025-01-01T00:00:00Z'), FULL), false);
+});
