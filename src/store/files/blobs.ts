@@ -8,6 +8,7 @@ import { S3Error } from '../../errors.js';
 import { Digester } from '../digest.js';
 import type { ColdFiles } from './cold.js';
 import type { BlobId, Blobs, IngestOptions, ObjectData, StoredBody } from '../types.js';
+import { syncDir } from './fsync.js';
 
 /** Bodies up to this size live in the metadata row (invariant 6). */
 export const INLINE_MAX = 32 * 1024;
@@ -160,15 +161,6 @@ function dropWritten(buffers: Buffer[], written: number): Buffer[] {
   const remaining = buffers.slice(i);
   if (rest > 0 && remaining.length > 0) remaining[0] = remaining[0]!.subarray(rest);
   return remaining;
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 async function readdirOrEmpty(dir: string): Promise<string[]> {

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BlobId } from '../types.js';
+import { syncDir } from './fsync.js';
 
 const FANOUT_CHARS = 2;
 
@@ -70,14 +71,5 @@ export class ColdFiles {
   private pathOf(id: BlobId): string {
     if (!/^[0-9a-f]{32}$/.test(id)) throw new Error(`invalid blob id ${id}`);
     return join(this.root, id.slice(0, FANOUT_CHARS), id);
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
