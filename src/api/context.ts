@@ -11,6 +11,8 @@ export interface ServiceSettings {
   readonly region: string;
   /** Tells background workers that blobs were released. */
   readonly onGarbage: () => void;
+  /** Largest object accepted (bytes); EntityTooLarge beyond it. */
+  readonly maxObjectSize: number;
 }
 
 /** Everything one request's handler works with. */

@@ -25,10 +25,12 @@ export async function putObject(ctx: RequestContext): Promise<void> {
   const acl = await newAcl(ctx, bucket.owner);
   const length = ctx.auth.contentLength;
   if (length === undefined && headers['transfer-encoding'] === undefined) throw new S3Error('MissingContentLength');
-  if (length !== undefined && length > MAX_PUT_SIZE) throw new S3Error('EntityTooLarge', undefined, { MaxSizeAllowed: String(MAX_PUT_SIZE) });
+  const maxSize = Math.min(MAX_PUT_SIZE, ctx.settings.maxObjectSize);
+  if (length !== undefined && length > maxSize) throw new S3Error('EntityTooLarge', undefined, { ProposedSize: String(length), MaxSizeAllowed: String(maxSize) });
 
   const stored = await ctx.store.blobs.ingest(ctx.body(), {
     ...(length !== undefined ? { declaredLength: length } : {}),
+    maxSize,
     ...(checksumRequest ? { checksum: checksumRequest.algorithm } : {}),
   });
   try {

@@ -24,6 +24,7 @@ export interface ServerConfig {
   readonly keepAliveTimeout: number;
   readonly idleTimeout: number;
   readonly gcGrace: number;
+  readonly maxObjectSize: number;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -70,6 +71,8 @@ function oneOf<T extends string>(values: readonly T[]) {
 }
 
 const PORT = integer(0, 65535);
+/** S3's largest object: 5 TiB. */
+const MAX_OBJECT_SIZE = 5 * 1024 ** 4;
 
 /** The schema: one row per setting. */
 const SETTINGS: readonly Setting<keyof ServerConfig>[] = [
@@ -88,6 +91,7 @@ const SETTINGS: readonly Setting<keyof ServerConfig>[] = [
   { key: 'headersTimeout', flag: 'headers-timeout', value: '<s>', description: 'seconds a client has to send its request headers', fallback: () => 30, parse: integer(1, 3600) },
   { key: 'keepAliveTimeout', flag: 'keep-alive-timeout', value: '<s>', description: 'seconds an idle keep-alive connection stays open', fallback: () => 5, parse: integer(1, 3600) },
   { key: 'idleTimeout', flag: 'idle-timeout', value: '<s>', description: 'seconds a request may go without sending or receiving a byte', fallback: () => 120, parse: integer(1, 86400) },
+  { key: 'maxObjectSize', flag: 'max-object-size', value: '<bytes>', description: 'largest object accepted, in bytes (a single PUT is further capped at 5 GiB, as in S3)', fallback: () => MAX_OBJECT_SIZE, parse: integer(1, MAX_OBJECT_SIZE) },
   { key: 'gcGrace', flag: 'gc-grace', value: '<s>', description: 'seconds a replaced or deleted blob is kept before its file is removed (readers in other workers may still stream it)', fallback: () => 60, parse: integer(0, 86400) },
 ];
 

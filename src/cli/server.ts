@@ -97,7 +97,7 @@ async function serve(config: ServerConfig, logger: Logger, store: EmbeddedStore)
   };
   const options = {
     store, lookup, handlers: HANDLERS, domains: config.domain, logger, metrics,
-    settings: { region: config.region, onGarbage: () => collector.poke() },
+    settings: { region: config.region, onGarbage: () => collector.poke(), maxObjectSize: config.maxObjectSize },
   };
   const limits: ConnectionLimits = {
     headersTimeoutMs: config.headersTimeout * 1000,

@@ -12,6 +12,7 @@ import type { OperationName } from '../router/operations.js';
 import { bucketFromHost, parseTarget, route } from '../router/route.js';
 import type { Store } from '../store/types.js';
 import { renderXml } from '../xml.js';
+import { answerClientError } from './client-error.js';
 
 export interface S3ServerOptions {
   readonly store: Store;
@@ -93,6 +94,7 @@ export function createS3Server(options: S3ServerOptions, limits: ConnectionLimit
   const server = tls ? createTlsServer({ ...serverOptions, ...tls }, onRequest) : createServer(serverOptions, onRequest);
   server.timeout = limits.idleTimeoutMs;
   // Reply 100 Continue only once a handler takes the body (see RequestContext.body).
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => answerClientError(err, socket, nextRequestId()));
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => void handle(options, req, res, true));
   return server;
 }

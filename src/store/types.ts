@@ -259,6 +259,8 @@ export interface IngestOptions {
   readonly checksum?: ChecksumAlgorithm;
   /** Whether a small body may stay in memory for the metadata row (not for parts). */
   readonly allowInline?: boolean;
+  /** Bytes beyond which the body is refused with EntityTooLarge (bodies of unknown length). */
+  readonly maxSize?: number;
 }
 
 /** Object data: immutable blobs under generated ids. */

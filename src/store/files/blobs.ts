@@ -40,7 +40,7 @@ export class FileBlobs implements Blobs {
     if (options.allowInline !== false && options.declaredLength !== undefined && options.declaredLength <= INLINE_MAX) {
       return this.ingestInline(body, digester, options.declaredLength);
     }
-    return this.ingestFile(body, digester);
+    return this.ingestFile(body, digester, options.maxSize ?? Number.POSITIVE_INFINITY);
   }
 
   private async ingestInline(body: Readable, digester: Digester, declared: number): Promise<StoredBody> {
@@ -53,13 +53,13 @@ export class FileBlobs implements Blobs {
     return { data: { kind: 'inline', bytes: Buffer.concat(chunks, digester.size) }, digest: await digester.finish() };
   }
 
-  private async ingestFile(body: Readable, digester: Digester): Promise<StoredBody> {
+  private async ingestFile(body: Readable, digester: Digester, maxSize: number): Promise<StoredBody> {
     const id = randomBytes(16).toString('hex');
     const dir = join(this.root, id.slice(0, FANOUT_CHARS));
     const path = join(dir, id);
     const handle = await open(path, 'wx', 0o600);
     try {
-      await pipeline(body, new BlobSink(handle, digester));
+      await pipeline(body, new BlobSink(handle, digester, maxSize));
       // Both must be durable before the metadata commit; issued together, the file
       // system can often satisfy them with one journal commit.
       await Promise.all([handle.sync(), syncDir(dir)]);
@@ -124,7 +124,7 @@ export class FileBlobs implements Blobs {
  * (no re-buffering), gathering what piles up behind a write into one writev.
  */
 class BlobSink extends Writable {
-  constructor(private readonly handle: FileHandle, private readonly digester: Digester) {
+  constructor(private readonly handle: FileHandle, private readonly digester: Digester, private readonly maxSize: number) {
     super({ highWaterMark: WRITE_BATCH });
   }
 
@@ -135,6 +135,10 @@ class BlobSink extends Writable {
   override _writev(chunks: { chunk: Buffer }[], done: (error?: Error | null) => void): void {
     const buffers = chunks.map((c) => c.chunk);
     for (const b of buffers) this.digester.update(b);
+    if (this.digester.size > this.maxSize) {
+      done(new S3Error('EntityTooLarge', undefined, { MaxSizeAllowed: String(this.maxSize) }));
+      return;
+    }
     writeAll(this.handle, buffers).then(() => done(), done);
   }
 }
