@@ -95,6 +95,8 @@ export function createS3Server(options: S3ServerOptions, limits: ConnectionLimit
   server.timeout = limits.idleTimeoutMs;
   // Reply 100 Continue only once a handler takes the body (see RequestContext.body).
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => answerClientError(err, socket, nextRequestId()));
+  // An expectation other than 100-continue is ignored rather than answered with Node's bare 417.
+  server.on('checkExpectation', onRequest);
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => void handle(options, req, res, true));
   return server;
 }
