@@ -13,6 +13,7 @@ import { bucketFromHost, parseTarget, route } from '../router/route.js';
 import type { Store } from '../store/types.js';
 import { renderXml } from '../xml.js';
 import { answerClientError } from './client-error.js';
+import { s3ErrorFromSystem } from './system-errors.js';
 
 export interface S3ServerOptions {
   readonly store: Store;
@@ -160,9 +161,10 @@ async function handle(options: S3ServerOptions, req: IncomingMessage, res: Serve
 }
 
 function sendError(options: S3ServerOptions, req: IncomingMessage, res: ServerResponse, err: unknown, requestId: string, resource: string): void {
-  const s3 = err instanceof S3Error ? err : undefined;
-  if (!s3) {
-    const aborted = req.destroyed || (err as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET';
+  const s3 = err instanceof S3Error ? err : s3ErrorFromSystem(err);
+  if (!(err instanceof S3Error)) {
+    // A request whose body was read whole is destroyed too (autoDestroy): only an incomplete one was cut off.
+    const aborted = (req.destroyed && !req.complete) || res.destroyed || (err as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET';
     if (!aborted) options.logger.error({ requestId, err }, 'internal error');
   }
   if (res.headersSent || res.destroyed) {

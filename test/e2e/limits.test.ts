@@ -11,7 +11,7 @@ import {
   ListObjectsV2Command, PutObjectCommand, UploadPartCommand, type S3Client,
 } from '@aws-sdk/client-s3';
 import { s3Client, startServer, type RunningServer } from './harness.js';
-import { head, rawExchange, type RawResponse } from './raw-http.js';
+import { head, rawExchange, rawSigned as rawSignedTo, type RawResponse, type RawSignedOptions } from './raw-http.js';
 import {
   md5Base64, patternBytes, rejectsWith, signRequest, signedFetch, uniqueBucket, walk, xmlValue,
 } from './s3-helpers.js';
@@ -34,19 +34,8 @@ after(async () => {
   await server?.stop();
 });
 
-/**
- * Sends a SigV4-signed (UNSIGNED-PAYLOAD) request over a raw socket with exactly
- * these extra headers and body bytes, which may disagree with Content-Length.
- */
-async function rawSigned(method: string, path: string, extra: Record<string, string | number>, body?: Buffer, options: { abort?: boolean; halfClose?: boolean; query?: Record<string, string> } = {}): Promise<RawResponse | undefined> {
-  const signed = await signRequest(server, { method, path, ...(options.query ? { query: options.query } : {}) }, { unsignedPayload: true });
-  const query = options.query ? `?${new URLSearchParams(options.query).toString()}` : '';
-  return rawExchange(server.port, {
-    head: head(method, path + query, { ...signed, ...extra, Connection: 'close' }),
-    ...(body ? { body } : {}),
-    ...(options.abort ? { abort: true } : {}),
-    ...(options.halfClose ? { halfClose: true } : {}),
-  });
+function rawSigned(method: string, path: string, extra: Record<string, string | number>, body?: Buffer, options: RawSignedOptions = {}): Promise<RawResponse | undefined> {
+  return rawSignedTo(server, method, path, extra, body, options);
 }
 
 async function absent(key: string): Promise<void> {

@@ -4,6 +4,8 @@
  * bytes in the request line.
  */
 import { connect } from 'node:net';
+import type { RunningServer } from './harness.js';
+import { signRequest } from './s3-helpers.js';
 
 export interface RawResponse {
   readonly status: number;
@@ -74,4 +76,28 @@ export function rawExchange(port: number, exchange: RawExchange, timeoutMs = 10_
 /** Request line and headers as one string (the form rawExchange sends). */
 export function head(method: string, path: string, headers: Readonly<Record<string, string | number>>): string {
   return [`${method} ${path} HTTP/1.1`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)].join('\r\n');
+}
+
+export interface RawSignedOptions {
+  readonly abort?: boolean;
+  readonly halfClose?: boolean;
+  readonly query?: Record<string, string>;
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Sends a SigV4-signed (UNSIGNED-PAYLOAD) request over a raw socket with exactly
+ * these extra headers and body bytes, which may disagree with Content-Length.
+ */
+export async function rawSigned(
+  server: RunningServer, method: string, path: string, extra: Record<string, string | number>, body?: Buffer, options: RawSignedOptions = {},
+): Promise<RawResponse | undefined> {
+  const signed = await signRequest(server, { method, path, ...(options.query ? { query: options.query } : {}) }, { unsignedPayload: true });
+  const query = options.query ? `?${new URLSearchParams(options.query).toString()}` : '';
+  return rawExchange(server.port, {
+    head: head(method, path + query, { ...signed, ...extra, Connection: 'close' }),
+    ...(body ? { body } : {}),
+    ...(options.abort ? { abort: true } : {}),
+    ...(options.halfClose ? { halfClose: true } : {}),
+  }, options.timeoutMs);
 }
