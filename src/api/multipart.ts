@@ -259,7 +259,7 @@ function assemble(requested: readonly RequestedPart[], fullObjectChecksum: strin
       bucket: upload.bucket, key: upload.key, versionId: 'null', size, etag,
       lastModified: new Date(), owner: upload.owner, storageClass: upload.storageClass, headers: upload.headers,
       userMetadata: upload.userMetadata, acl: upload.acl, ...(checksum ? { checksum } : {}),
-      data: { kind: 'blobs', extents: chosen.map((p) => ({ blob: p.blob, size: p.size })) },
+      data: { kind: 'blobs', extents: chosen.map((p) => ({ blob: p.blob, size: p.size, md5: p.etag })) },
     };
   };
 }

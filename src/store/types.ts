@@ -71,6 +71,8 @@ export interface ContentHeaders {
 export interface BlobExtent {
   readonly blob: BlobId;
   readonly size: number;
+  /** Hex MD5 of the blob's bytes, recorded when it was written (absent on extents written before it was kept). */
+  readonly md5?: string;
 }
 
 /** Where an object's bytes are: in the metadata row, or in one or more blobs read in order. */
@@ -94,6 +96,8 @@ export interface ObjectRecord {
   readonly checksum?: Checksum;
   readonly acl: Acl;
   readonly data: ObjectData;
+  /** Why the stored bytes failed their integrity check (they were quarantined); such an object is never served. */
+  readonly damaged?: string;
 }
 
 /** Summary of an object as listings show it. */
@@ -227,6 +231,14 @@ export interface Metadata {
   abortUpload(uploadId: string): Promise<boolean>;
   listUploads(bucket: BucketName, query: UploadListQuery): Promise<UploadPage>;
 
+  /** Every current object in (bucket, key) order after the given position, at most `limit`: for the scrubber. */
+  scanObjects(after: { bucket: BucketName; key: ObjectKey } | undefined, limit: number): Promise<ObjectRecord[]>;
+  /**
+   * Marks an object's stored bytes as damaged, if it is still the version that was
+   * checked (same ETag and last-modified time); returns whether it was marked.
+   */
+  markDamaged(record: ObjectRecord, reason: string): Promise<boolean>;
+
   /** Objects and bytes stored in each bucket. */
   bucketStats(): Promise<{ bucket: BucketName; objects: number; bytes: number }[]>;
 
@@ -282,6 +294,8 @@ export interface Blobs {
    */
   pin(ids: readonly BlobId[]): () => void;
   isPinned(id: BlobId): boolean;
+  /** Moves a blob's file out of service into the quarantine folder, for an operator to inspect. */
+  quarantine(id: BlobId): Promise<void>;
   /** Every blob id present on disk, for the orphan sweep. */
   list(): AsyncIterable<{ id: BlobId; mtimeMs: number }>;
 }

@@ -1,5 +1,5 @@
 import { createReadStream, existsSync, mkdirSync } from 'node:fs';
-import { open, readdir, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
@@ -69,7 +69,8 @@ export class FileBlobs implements Blobs {
       await unlink(path).catch(() => undefined);
       throw err;
     }
-    return { data: { kind: 'blobs', extents: [{ blob: id, size: digester.size }] }, digest: await digester.finish() };
+    const digest = await digester.finish();
+    return { data: { kind: 'blobs', extents: [{ blob: id, size: digest.size, md5: digest.md5Hex }] }, digest };
   }
 
   read(id: BlobId, start: number, end: number): Readable {
@@ -101,6 +102,14 @@ export class FileBlobs implements Blobs {
 
   async delete(id: BlobId): Promise<void> {
     await rm(this.pathOf(id), { force: true });
+  }
+
+  async quarantine(id: BlobId): Promise<void> {
+    const folder = join(this.root, '..', 'quarantine');
+    await mkdir(folder, { recursive: true });
+    await rename(this.pathOf(id), join(folder, id)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
   }
 
   async *list(): AsyncIterable<{ id: BlobId; mtimeMs: number }> {

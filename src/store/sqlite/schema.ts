@@ -1,5 +1,5 @@
 /** The newest schema; MIGRATIONS[n] brings a database from version n-1 to n. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 7;
 
 /**
  * The embedded metadata schema as first created (version 1); later versions
@@ -97,5 +97,9 @@ UPDATE buckets SET
   4: `
 DROP INDEX IF EXISTS blobs_dead;
 CREATE INDEX blobs_dead ON blobs(dead) WHERE dead > 0;
+`,
+  // Objects whose stored bytes failed an integrity check: the reason, NULL while intact.
+  7: `
+ALTER TABLE objects ADD COLUMN damaged TEXT;
 `,
 };
