@@ -59,6 +59,10 @@ async function checkObject(store: Store, record: ObjectRecord, report: ScrubRepo
     report.unverifiable++;
     return;
   }
+  if (problem === 'changed') {
+    report.changed++;
+    return;
+  }
   if (problem === undefined) {
     report.verified++;
     return;
@@ -67,8 +71,11 @@ async function checkObject(store: Store, record: ObjectRecord, report: ScrubRepo
   else report.changed++;
 }
 
-/** What is wrong with an object's stored bytes, 'unverifiable', or undefined when they are intact. */
-async function findProblem(store: Store, record: ObjectRecord): Promise<string | 'unverifiable' | undefined> {
+/**
+ * What is wrong with an object's stored bytes; 'unverifiable' when a checksum is
+ * missing, 'changed' when the object was replaced while read, undefined when intact.
+ */
+async function findProblem(store: Store, record: ObjectRecord): Promise<string | 'unverifiable' | 'changed' | undefined> {
   if (record.data.kind === 'inline') return inlineIntact(record) ? undefined : 'inline body does not match its ETag';
   let unverifiable = false;
   const unpin = store.blobs.pin(record.data.extents.map((e) => e.blob));
@@ -86,7 +93,7 @@ async function findProblem(store: Store, record: ObjectRecord): Promise<string |
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
         // Gone because the object was replaced meanwhile, or lost: only the latter is damage.
         const current = await store.metadata.getObject(record.bucket, record.key);
-        if (!current || current.etag !== record.etag || current.lastModified.getTime() !== record.lastModified.getTime()) return undefined;
+        if (!current || current.etag !== record.etag || current.lastModified.getTime() !== record.lastModified.getTime()) return 'changed';
         return `blob ${extent.blob} is missing`;
       }
       if (actual.size !== extent.size) return `blob ${extent.blob} holds ${actual.size} bytes, recorded ${extent.size}`;
