@@ -14,6 +14,8 @@ export interface ServiceSettings {
   readonly onGarbage: () => void;
   /** Lifecycle day length and restore durations. */
   readonly lifecycle: LifecycleSettings;
+  /** Largest object accepted (bytes); EntityTooLarge beyond it. */
+  readonly maxObjectSize: number;
 }
 
 /** Everything one request's handler works with. */

@@ -65,7 +65,8 @@ export async function copyObject(ctx: RequestContext): Promise<void> {
   if (sameObject && directive === 'COPY' && headers['x-amz-storage-class'] === undefined && checksumAlgorithm === source.checksum?.algorithm) {
     throw new S3Error('InvalidRequest', 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.');
   }
-  if (source.size > MAX_PUT_SIZE) throw new S3Error('InvalidRequest', 'The specified copy source is larger than the maximum allowable size for a copy source: 5368709120');
+  const maxCopy = Math.min(MAX_PUT_SIZE, ctx.settings.maxObjectSize);
+  if (source.size > maxCopy) throw new S3Error('InvalidRequest', `The specified copy source is larger than the maximum allowable size for a copy source: ${maxCopy}`);
   const replace = directive === 'REPLACE';
   const condition = writeConditionFrom(ctx);
   // S3 gives a copy a fresh ACL (private unless the request says otherwise), never the source's.

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
+import { pipeline as pipe, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { S3Error } from '../errors.js';
 import { authorizeObject, mayList } from '../auth/authorize.js';
@@ -10,6 +10,7 @@ import { evaluateReadConditions } from './conditions.js';
 import { assertReadable } from '../lifecycle/archive.js';
 import { objectHeaders } from './object-headers.js';
 import { parseRange, type ByteRange } from './range.js';
+import { extentMd5, inlineIntact, IntegrityError, Md5Verifier, quarantineObject } from '../store/integrity.js';
 
 /** Query parameters that override response headers on GET (signed requests only, as S3 does). */
 const RESPONSE_OVERRIDES = {
@@ -52,12 +53,26 @@ export async function loadAuthorizedObject(
   if (versionId !== undefined && record.versionId !== versionId) {
     throw new S3Error('NoSuchVersion', undefined, { Key: key, VersionId: versionId });
   }
+  if (permission === 'READ' && record.damaged !== undefined) throw damagedError(key);
   return record;
+}
+
+/**
+ * What reading a quarantined object answers. S3 has no error for bytes that rotted
+ * on disk; 500 InternalError is what it answers when it cannot serve stored data,
+ * and an S3 client reports it (after its retries) instead of delivering bad bytes.
+ */
+function damagedError(key: string): S3Error {
+  return new S3Error('InternalError', 'The stored data of this object failed its integrity check and was quarantined; it cannot be served.', { Key: key });
 }
 
 async function readObject(ctx: RequestContext, withBody: boolean): Promise<void> {
   const record = await loadObject(ctx);
   if (withBody) assertReadable(record);
+  if (withBody && !inlineIntact(record)) {
+    await quarantineObject(ctx.store, record, 'inline body does not match its ETag');
+    throw damagedError(record.key);
+  }
   const headers = ctx.req.headers;
   const notModified = evaluateReadConditions(headers, record);
   const common = objectHeaders(record, String(headers['x-amz-checksum-mode'] ?? '').toUpperCase() === 'ENABLED');
@@ -97,7 +112,13 @@ async function readObject(ctx: RequestContext, withBody: boolean): Promise<void>
     ctx.res.end();
     return;
   }
-  await streamBody(ctx.res, ctx.store.blobs, record, { start, end });
+  try {
+    await streamBody(ctx.res, ctx.store.blobs, record, { start, end });
+  } catch (err) {
+    // The response was cut short before its last bytes; keep later readers from the bad blob.
+    if (err instanceof IntegrityError) await quarantineObject(ctx.store, record, err.message);
+    throw err;
+  }
 }
 
 /** The bytes of part `n` of an object: its extents are its parts, in order (a simple object is one part). */
@@ -128,7 +149,7 @@ export async function streamBody(res: ServerResponse, blobs: Blobs, record: Obje
   // The common case, one blob, pipes straight from the file.
   const unpin = blobs.pin([extents[0]!.blob]);
   try {
-    await pipeline(blobs.read(extents[0]!.blob, range.start, range.end), res);
+    await pipeline(readExtent(blobs, record, extents[0]!, range.start, range.end), res);
   } finally {
     unpin();
   }
@@ -138,20 +159,28 @@ export async function* readExtents(blobs: Blobs, record: ObjectRecord, range: By
   if (record.data.kind !== 'blobs') return;
   const unpin = blobs.pin(record.data.extents.map((e) => e.blob));
   try {
-    yield* readPinnedExtents(blobs, record.data.extents, range);
+    yield* readPinnedExtents(blobs, record, record.data.extents, range);
   } finally {
     unpin();
   }
 }
 
-async function* readPinnedExtents(blobs: Blobs, extents: readonly BlobExtent[], range: ByteRange): AsyncGenerator<Buffer> {
+/** Bytes [from, to] of one extent; a whole extent whose MD5 is recorded is verified as it streams. */
+function readExtent(blobs: Blobs, record: ObjectRecord, extent: BlobExtent, from: number, to: number): Readable {
+  const stream = blobs.read(extent.blob, from, to);
+  const md5 = from === 0 && to === extent.size - 1 ? extentMd5(record, extent) : undefined;
+  if (md5 === undefined) return stream;
+  return pipe(stream, new Md5Verifier(extent.blob, md5), () => undefined);
+}
+
+async function* readPinnedExtents(blobs: Blobs, record: ObjectRecord, extents: readonly BlobExtent[], range: ByteRange): AsyncGenerator<Buffer> {
   let offset = 0;
   for (const extent of extents) {
     const extentEnd = offset + extent.size - 1;
     if (extentEnd >= range.start && offset <= range.end) {
       const from = Math.max(range.start, offset) - offset;
       const to = Math.min(range.end, extentEnd) - offset;
-      yield* blobs.read(extent.blob, from, to) as AsyncIterable<Buffer>;
+      yield* readExtent(blobs, record, extent, from, to) as AsyncIterable<Buffer>;
     }
     offset += extent.size;
     if (offset > range.end) return;

@@ -126,11 +126,12 @@ export async function uploadPart(ctx: RequestContext): Promise<void> {
   const md5 = contentMd5From(headers);
   const length = ctx.auth.contentLength;
   if (length === undefined && headers['transfer-encoding'] === undefined) throw new S3Error('MissingContentLength');
-  if (length !== undefined && length > MAX_PART_SIZE) throw new S3Error('EntityTooLarge', undefined, { MaxSizeAllowed: String(MAX_PART_SIZE) });
+  const maxSize = Math.min(MAX_PART_SIZE, ctx.settings.maxObjectSize);
+  if (length !== undefined && length > maxSize) throw new S3Error('EntityTooLarge', undefined, { ProposedSize: String(length), MaxSizeAllowed: String(maxSize) });
   // Parts always get the upload's checksum, so that completion can build the object's.
   const algorithm = upload.checksumAlgorithm ?? request?.algorithm;
   const stored = await ctx.store.blobs.ingest(ctx.body(), {
-    allowInline: false,
+    allowInline: false, maxSize,
     ...(length !== undefined ? { declaredLength: length } : {}),
     ...(algorithm ? { checksum: algorithm } : {}),
   });
@@ -232,7 +233,7 @@ function checkCompletionChecksums(upload: Upload, requested: readonly RequestedP
 }
 
 /** Builds the completed object from the committed parts, or throws S3's error for the request. */
-function assemble(requested: readonly RequestedPart[], fullObjectChecksum: string | undefined) {
+function assemble(requested: readonly RequestedPart[], fullObjectChecksum: string | undefined, maxObjectSize: number) {
   return (upload: Upload, committed: readonly Part[]): ObjectRecord => {
     const byNumber = new Map(committed.map((p) => [p.partNumber, p]));
     const chosen = requested.map((r, i) => {
@@ -247,16 +248,18 @@ function assemble(requested: readonly RequestedPart[], fullObjectChecksum: strin
       }
       return part;
     });
+    const size = chosen.reduce((n, p) => n + p.size, 0);
+    if (size > maxObjectSize) throw new S3Error('EntityTooLarge', undefined, { ProposedSize: String(size), MaxSizeAllowed: String(maxObjectSize) });
     const etag = createHash('md5').update(Buffer.concat(chosen.map((p) => Buffer.from(p.etag, 'hex')))).digest('hex') + `-${chosen.length}`;
     const checksum = objectChecksum(upload, chosen);
     if (checksum && fullObjectChecksum !== undefined && checksum.value !== fullObjectChecksum) {
       throw new S3Error('BadDigest', `The x-amz-checksum-${checksum.algorithm.toLowerCase()} you specified did not match the calculated checksum.`);
     }
     return {
-      bucket: upload.bucket, key: upload.key, versionId: 'null', size: chosen.reduce((n, p) => n + p.size, 0), etag,
+      bucket: upload.bucket, key: upload.key, versionId: 'null', size, etag,
       lastModified: new Date(), owner: upload.owner, storageClass: upload.storageClass, headers: upload.headers,
       userMetadata: upload.userMetadata, acl: upload.acl, ...(checksum ? { checksum } : {}),
-      data: { kind: 'blobs', extents: chosen.map((p) => ({ blob: p.blob, size: p.size })) },
+      data: { kind: 'blobs', extents: chosen.map((p) => ({ blob: p.blob, size: p.size, md5: p.etag })) },
     };
   };
 }
@@ -281,7 +284,7 @@ export async function completeMultipartUpload(ctx: RequestContext): Promise<void
   checkCompletionChecksums(upload, requested, typeHeader === undefined ? undefined : String(typeHeader));
   const fullHeader = upload.checksumAlgorithm ? ctx.req.headers[`x-amz-checksum-${upload.checksumAlgorithm.toLowerCase()}`] : undefined;
   const full = upload.checksumType === 'FULL_OBJECT' && fullHeader !== undefined ? String(fullHeader) : undefined;
-  const record = await ctx.store.metadata.completeUpload(upload.uploadId, assemble(requested, full));
+  const record = await ctx.store.metadata.completeUpload(upload.uploadId, assemble(requested, full, ctx.settings.maxObjectSize));
   ctx.settings.onGarbage();
   const host = ctx.req.headers.host ?? 'localhost';
   sendXml(ctx.res, 200, 'CompleteMultipartUploadResult', {

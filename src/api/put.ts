@@ -23,12 +23,18 @@ export async function putObject(ctx: RequestContext): Promise<void> {
   const acl = await newAcl(ctx, bucket.owner);
   const length = ctx.auth.contentLength;
   if (length === undefined && headers['transfer-encoding'] === undefined) throw new S3Error('MissingContentLength');
-  if (length !== undefined && length > MAX_PUT_SIZE) throw new S3Error('EntityTooLarge', undefined, { MaxSizeAllowed: String(MAX_PUT_SIZE) });
+  const maxSize = maxPutSize(ctx);
+  if (length !== undefined && length > maxSize) throw new S3Error('EntityTooLarge', undefined, { ProposedSize: String(length), MaxSizeAllowed: String(maxSize) });
   const { record, checksum } = await storeObject(ctx, { bucket, key, write, acl, ...(condition ? { condition } : {}) }, ctx.body(), length, ctx.auth.trailers);
   sendEmpty(ctx.res, 200, {
     ETag: quoteEtag(record.etag),
     ...(checksum ? { [`x-amz-checksum-${checksum.algorithm.toLowerCase()}`]: checksum.value, 'x-amz-checksum-type': checksum.type } : {}),
   });
+}
+
+/** The largest body one request may store: S3's 5 GiB, or less when the server is configured so. */
+function maxPutSize(ctx: RequestContext): number {
+  return Math.min(MAX_PUT_SIZE, ctx.settings.maxObjectSize);
 }
 
 /** What a write's headers (or a browser form's fields) ask of the new object, validated before its body is read. */
@@ -71,6 +77,7 @@ export async function storeObject(
   const { write } = target;
   const stored = await ctx.store.blobs.ingest(body, {
     ...(length !== undefined ? { declaredLength: length } : {}),
+    maxSize: maxPutSize(ctx),
     ...(write.checksumRequest ? { checksum: write.checksumRequest.algorithm } : {}),
   });
   try {

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { openEmbeddedStore } from '../store/open.js';
 import type { Metadata } from '../store/types.js';
 import { newAccessKeyId, newSecretKey } from './credentials.js';
+import { scrubCommand } from './scrub-command.js';
 
 /** Runs one admin action against the data folder; safe while a server runs on it (SQLite WAL). */
 async function withMetadata(data: string, action: (m: Metadata) => Promise<void>): Promise<void> {
@@ -93,5 +94,6 @@ export function adminCommand(): Command {
         process.stdout.write(`access key ${o.accessKey} revoked\n`);
       });
     });
+  admin.addCommand(scrubCommand());
   return admin;
 }

@@ -34,6 +34,7 @@ export interface ServerConfig {
   readonly restoreExpeditedSeconds: number;
   readonly restoreStandardSeconds: number;
   readonly restoreBulkSeconds: number;
+  readonly maxObjectSize: number;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -88,6 +89,8 @@ function decimal(min: number, max: number) {
 }
 
 const PORT = integer(0, 65535);
+/** S3's largest object: 5 TiB. */
+const MAX_OBJECT_SIZE = 5 * 1024 ** 4;
 
 /** The schema: one row per setting. */
 const SETTINGS: readonly Setting<keyof ServerConfig>[] = [
@@ -112,6 +115,7 @@ const SETTINGS: readonly Setting<keyof ServerConfig>[] = [
   { key: 'restoreExpeditedSeconds', flag: 'restore-expedited-seconds', value: '<s>', description: 'time an Expedited restore takes, in seconds of a full day', fallback: () => 300, parse: integer(0, 10 ** 9) },
   { key: 'restoreStandardSeconds', flag: 'restore-standard-seconds', value: '<s>', description: 'time a Standard restore takes, in seconds of a full day', fallback: () => 4 * 3600, parse: integer(0, 10 ** 9) },
   { key: 'restoreBulkSeconds', flag: 'restore-bulk-seconds', value: '<s>', description: 'time a Bulk restore takes, in seconds of a full day', fallback: () => 12 * 3600, parse: integer(0, 10 ** 9) },
+  { key: 'maxObjectSize', flag: 'max-object-size', value: '<bytes>', description: 'largest object accepted, in bytes (a single PUT is further capped at 5 GiB, as in S3)', fallback: () => MAX_OBJECT_SIZE, parse: integer(1, MAX_OBJECT_SIZE) },
   { key: 'gcGrace', flag: 'gc-grace', value: '<s>', description: 'seconds a replaced or deleted blob is kept before its file is removed (readers in other workers may still stream it)', fallback: () => 60, parse: integer(0, 86400) },
 ];
 

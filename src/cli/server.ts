@@ -121,7 +121,7 @@ async function serve(config: ServerConfig, logger: Logger, store: EmbeddedStore)
   };
   const options = {
     store, lookup, handlers: HANDLERS, domains: config.domain, logger, metrics,
-    settings: { region: config.region, onGarbage: () => collector.poke(), lifecycle: lifecycleSettingsOf(config) },
+    settings: { region: config.region, onGarbage: () => collector.poke(), lifecycle: lifecycleSettingsOf(config), maxObjectSize: config.maxObjectSize },
   };
   const limits: ConnectionLimits = {
     headersTimeoutMs: config.headersTimeout * 1000,

@@ -13,6 +13,8 @@ import { bucketFromHost, parseTarget, route } from '../router/route.js';
 import { answerPreflight, applyCorsHeaders } from './cors.js';
 import type { Store } from '../store/types.js';
 import { renderXml } from '../xml.js';
+import { answerClientError } from './client-error.js';
+import { s3ErrorFromSystem } from './system-errors.js';
 
 export interface S3ServerOptions {
   readonly store: Store;
@@ -94,6 +96,9 @@ export function createS3Server(options: S3ServerOptions, limits: ConnectionLimit
   const server = tls ? createTlsServer({ ...serverOptions, ...tls }, onRequest) : createServer(serverOptions, onRequest);
   server.timeout = limits.idleTimeoutMs;
   // Reply 100 Continue only once a handler takes the body (see RequestContext.body).
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => answerClientError(err, socket, nextRequestId()));
+  // An expectation other than 100-continue is ignored rather than answered with Node's bare 417.
+  server.on('checkExpectation', onRequest);
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => void handle(options, req, res, true));
   return server;
 }
@@ -169,9 +174,10 @@ async function handle(options: S3ServerOptions, req: IncomingMessage, res: Serve
 }
 
 function sendError(options: S3ServerOptions, req: IncomingMessage, res: ServerResponse, err: unknown, requestId: string, resource: string): void {
-  const s3 = err instanceof S3Error ? err : undefined;
-  if (!s3) {
-    const aborted = req.destroyed || (err as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET';
+  const s3 = err instanceof S3Error ? err : s3ErrorFromSystem(err);
+  if (!(err instanceof S3Error)) {
+    // A request whose body was read whole is destroyed too (autoDestroy): only an incomplete one was cut off.
+    const aborted = (req.destroyed && !req.complete) || res.destroyed || (err as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET';
     if (!aborted) options.logger.error({ requestId, err }, 'internal error');
   }
   if (res.headersSent || res.destroyed) {

@@ -86,6 +86,8 @@ export interface ContentHeaders {
 export interface BlobExtent {
   readonly blob: BlobId;
   readonly size: number;
+  /** Hex MD5 of the blob's bytes, recorded when it was written (absent on extents written before it was kept). */
+  readonly md5?: string;
 }
 
 /** Where an object's bytes are: in the metadata row, or in one or more blobs read in order. */
@@ -116,6 +118,8 @@ export interface ObjectRecord {
   /** Set once the bytes have moved to cold storage (GLACIER, DEEP_ARCHIVE): the cold file. */
   readonly cold?: BlobId;
   readonly restore?: RestoreState;
+  /** Why the stored bytes failed their integrity check (they were quarantined); such an object is never served. */
+  readonly damaged?: string;
 }
 
 /** A restore of an archived object: requested, and once complete, its temporary hot copy. */
@@ -271,6 +275,14 @@ export interface Metadata {
   abortUpload(uploadId: string): Promise<boolean>;
   listUploads(bucket: BucketName, query: UploadListQuery): Promise<UploadPage>;
 
+  /** Every current object in (bucket, key) order after the given position, at most `limit`: for the scrubber. */
+  scanObjects(after: { bucket: BucketName; key: ObjectKey } | undefined, limit: number): Promise<ObjectRecord[]>;
+  /**
+   * Marks an object's stored bytes as damaged, if it is still the version that was
+   * checked (same ETag and last-modified time); returns whether it was marked.
+   */
+  markDamaged(record: ObjectRecord, reason: string): Promise<boolean>;
+
   /** Objects and bytes stored in each bucket. */
   bucketStats(): Promise<{ bucket: BucketName; objects: number; bytes: number }[]>;
 
@@ -303,6 +315,8 @@ export interface IngestOptions {
   readonly checksum?: ChecksumAlgorithm;
   /** Whether a small body may stay in memory for the metadata row (not for parts). */
   readonly allowInline?: boolean;
+  /** Bytes beyond which the body is refused with EntityTooLarge (bodies of unknown length). */
+  readonly maxSize?: number;
 }
 
 /** Object data: immutable blobs under generated ids. */
@@ -324,6 +338,8 @@ export interface Blobs {
    */
   pin(ids: readonly BlobId[]): () => void;
   isPinned(id: BlobId): boolean;
+  /** Moves a blob's file out of service into the quarantine folder, for an operator to inspect. */
+  quarantine(id: BlobId): Promise<void>;
   /** Every blob id present on disk, for the orphan sweep. */
   list(): AsyncIterable<{ id: BlobId; mtimeMs: number }>;
 }

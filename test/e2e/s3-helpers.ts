@@ -117,7 +117,7 @@ export function md5Hex(data: Buffer | string): string {
 // Raw HTTP
 
 /** SHA-256 / HMAC-SHA256 for @smithy/signature-v4, from node:crypto. */
-class NodeSha256 implements Checksum {
+export class NodeSha256 implements Checksum {
   private hash: Hash | Hmac;
 
   constructor(private readonly secret?: SourceData) {

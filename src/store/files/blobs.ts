@@ -1,5 +1,5 @@
 import { createReadStream, existsSync, mkdirSync } from 'node:fs';
-import { open, readdir, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
@@ -43,7 +43,7 @@ export class FileBlobs implements Blobs {
     if (options.allowInline !== false && options.declaredLength !== undefined && options.declaredLength <= INLINE_MAX) {
       return this.ingestInline(body, digester, options.declaredLength);
     }
-    return this.ingestFile(body, digester);
+    return this.ingestFile(body, digester, options.maxSize ?? Number.POSITIVE_INFINITY);
   }
 
   private async ingestInline(body: Readable, digester: Digester, declared: number): Promise<StoredBody> {
@@ -56,13 +56,13 @@ export class FileBlobs implements Blobs {
     return { data: { kind: 'inline', bytes: Buffer.concat(chunks, digester.size) }, digest: await digester.finish() };
   }
 
-  private async ingestFile(body: Readable, digester: Digester): Promise<StoredBody> {
+  private async ingestFile(body: Readable, digester: Digester, maxSize: number): Promise<StoredBody> {
     const id = randomBytes(16).toString('hex');
     const dir = join(this.root, id.slice(0, FANOUT_CHARS));
     const path = join(dir, id);
     const handle = await open(path, 'wx', 0o600);
     try {
-      await pipeline(body, new BlobSink(handle, digester));
+      await pipeline(body, new BlobSink(handle, digester, maxSize));
       // Both must be durable before the metadata commit; issued together, the file
       // system can often satisfy them with one journal commit.
       await Promise.all([handle.sync(), syncDir(dir)]);
@@ -72,7 +72,8 @@ export class FileBlobs implements Blobs {
       await unlink(path).catch(() => undefined);
       throw err;
     }
-    return { data: { kind: 'blobs', extents: [{ blob: id, size: digester.size }] }, digest: await digester.finish() };
+    const digest = await digester.finish();
+    return { data: { kind: 'blobs', extents: [{ blob: id, size: digest.size, md5: digest.md5Hex }] }, digest };
   }
 
   read(id: BlobId, start: number, end: number): Readable {
@@ -106,6 +107,14 @@ export class FileBlobs implements Blobs {
     await Promise.all([rm(this.pathOf(id), { force: true }), this.cold?.delete(id)]);
   }
 
+  async quarantine(id: BlobId): Promise<void> {
+    const folder = join(this.root, '..', 'quarantine');
+    await mkdir(folder, { recursive: true });
+    await rename(this.pathOf(id), join(folder, id)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  }
+
   async *list(): AsyncIterable<{ id: BlobId; mtimeMs: number }> {
     for (const folder of await readdirOrEmpty(this.root)) {
       const dir = join(this.root, folder);
@@ -127,7 +136,7 @@ export class FileBlobs implements Blobs {
  * (no re-buffering), gathering what piles up behind a write into one writev.
  */
 class BlobSink extends Writable {
-  constructor(private readonly handle: FileHandle, private readonly digester: Digester) {
+  constructor(private readonly handle: FileHandle, private readonly digester: Digester, private readonly maxSize: number) {
     super({ highWaterMark: WRITE_BATCH });
   }
 
@@ -138,6 +147,10 @@ class BlobSink extends Writable {
   override _writev(chunks: { chunk: Buffer }[], done: (error?: Error | null) => void): void {
     const buffers = chunks.map((c) => c.chunk);
     for (const b of buffers) this.digester.update(b);
+    if (this.digester.size > this.maxSize) {
+      done(new S3Error('EntityTooLarge', undefined, { MaxSizeAllowed: String(this.maxSize) }));
+      return;
+    }
     writeAll(this.handle, buffers).then(() => done(), done);
   }
 }

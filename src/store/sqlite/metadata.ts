@@ -13,7 +13,7 @@ import { SqliteLifecycle } from './lifecycle.js';
 export interface ObjectRow {
   bucket: string; key: string; version_id: string; size: number; etag: string; last_modified: number;
   owner: string; storage_class: string; headers: string; user_metadata: string; checksum: string | null;
-  extents: string | null; inline: Buffer | null; acl: string | null; cold: string | null; restore: string | null;
+  extents: string | null; inline: Buffer | null; acl: string | null; cold: string | null; restore: string | null; damaged: string | null;
 }
 type SummaryRow = Pick<ObjectRow, 'key' | 'version_id' | 'size' | 'etag' | 'last_modified' | 'owner' | 'storage_class'>;
 interface UploadRow {
@@ -96,8 +96,11 @@ export class SqliteMetadata implements Metadata {
           etag = excluded.etag, last_modified = excluded.last_modified, owner = excluded.owner,
           storage_class = excluded.storage_class, headers = excluded.headers, user_metadata = excluded.user_metadata,
           checksum = excluded.checksum, extents = excluded.extents, inline = excluded.inline, acl = excluded.acl,
-          cold = NULL, restore = NULL`),
+          cold = NULL, restore = NULL, damaged = NULL`),
       deleteObject: db.prepare('DELETE FROM objects WHERE bucket = ? AND key = ?'),
+      objectsAfter: db.prepare<[string, string, string, number], ObjectRow>(
+        'SELECT * FROM objects WHERE bucket > ? OR (bucket = ? AND key > ?) ORDER BY bucket, key LIMIT ?'),
+      markDamaged: db.prepare('UPDATE objects SET damaged = ? WHERE bucket = ? AND key = ? AND etag = ? AND last_modified = ?'),
       scanAfter: db.prepare<[string, string], SummaryRow>(
         'SELECT key, version_id, size, etag, last_modified, owner, storage_class FROM objects WHERE bucket = ? AND key > ? ORDER BY key'),
       scanFrom: db.prepare<[string, string], SummaryRow>(
@@ -136,6 +139,7 @@ export class SqliteMetadata implements Metadata {
         this.db.exec(SCHEMA);
         version = 1;
       }
+      // A number may be unused on a branch (assigned to work merged elsewhere).
       for (let next = version + 1; next <= SCHEMA_VERSION; next++) this.db.exec(MIGRATIONS[next]!);
       this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     }).immediate();
@@ -259,6 +263,14 @@ export class SqliteMetadata implements Metadata {
   async getObject(bucket: BucketName, key: ObjectKey): Promise<ObjectRecord | undefined> {
     const row = this.q.object.get(bucket, key);
     return row && toRecord(row);
+  }
+
+  async scanObjects(after: { bucket: BucketName; key: ObjectKey } | undefined, limit: number): Promise<ObjectRecord[]> {
+    return this.q.objectsAfter.all(after?.bucket ?? '', after?.bucket ?? '', after?.key ?? '', limit).map(toRecord);
+  }
+
+  async markDamaged(r: ObjectRecord, reason: string): Promise<boolean> {
+    return this.writes.run(() => this.q.markDamaged.run(reason, r.bucket, r.key, r.etag, r.lastModified.getTime()).changes > 0);
   }
 
   async putObject(r: ObjectRecord, condition?: WriteCondition): Promise<void> {
@@ -497,5 +509,6 @@ export function toRecord(r: ObjectRow): ObjectRecord {
     data,
     ...(r.cold !== null ? { cold: r.cold } : {}),
     ...(restore ? { restore } : {}),
+    ...(r.damaged !== null ? { damaged: r.damaged } : {}),
   };
 }

@@ -1,5 +1,5 @@
 /** The newest schema; MIGRATIONS[n] brings a database from version n-1 to n. */
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 /**
  * The embedded metadata schema as first created (version 1); later versions
@@ -121,5 +121,9 @@ CREATE TABLE lifecycle_cursor (
   // CORS rules (JSON), read with the bucket so that answering a browser costs no extra query.
   6: `
 ALTER TABLE buckets ADD COLUMN cors TEXT;
+`,
+  // Objects whose stored bytes failed an integrity check: the reason, NULL while intact.
+  7: `
+ALTER TABLE objects ADD COLUMN damaged TEXT;
 `,
 };
