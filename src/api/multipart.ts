@@ -233,7 +233,17 @@ function checkCompletionChecksums(upload: Upload, requested: readonly RequestedP
 }
 
 /** Builds the completed object from the committed parts, or throws S3's error for the request. */
-function assemble(requested: readonly RequestedPart[], fullObjectChecksum: string | undefined, maxObjectSize: number) {
+/** What a completion must check beyond the parts themselves. */
+interface CompletionChecks {
+  /** Base64 full-object checksum the client sent, for FULL_OBJECT uploads. */
+  readonly fullObjectChecksum: string | undefined;
+  readonly maxObjectSize: number;
+  /** x-amz-mp-object-size: the total size the client expects. */
+  readonly expectedSize: number | undefined;
+}
+
+function assemble(requested: readonly RequestedPart[], checks: CompletionChecks) {
+  const { fullObjectChecksum, maxObjectSize, expectedSize } = checks;
   return (upload: Upload, committed: readonly Part[]): ObjectRecord => {
     const byNumber = new Map(committed.map((p) => [p.partNumber, p]));
     const chosen = requested.map((r, i) => {
@@ -250,6 +260,9 @@ function assemble(requested: readonly RequestedPart[], fullObjectChecksum: strin
     });
     const size = chosen.reduce((n, p) => n + p.size, 0);
     if (size > maxObjectSize) throw new S3Error('EntityTooLarge', undefined, { ProposedSize: String(size), MaxSizeAllowed: String(maxObjectSize) });
+    if (expectedSize !== undefined && size !== expectedSize) {
+      throw new S3Error('InvalidRequest', `The provided 'x-amz-mp-object-size' header value ${expectedSize} does not match what was computed: ${size}`);
+    }
     const etag = createHash('md5').update(Buffer.concat(chosen.map((p) => Buffer.from(p.etag, 'hex')))).digest('hex') + `-${chosen.length}`;
     const checksum = objectChecksum(upload, chosen);
     if (checksum && fullObjectChecksum !== undefined && checksum.value !== fullObjectChecksum) {
@@ -284,7 +297,9 @@ export async function completeMultipartUpload(ctx: RequestContext): Promise<void
   checkCompletionChecksums(upload, requested, typeHeader === undefined ? undefined : String(typeHeader));
   const fullHeader = upload.checksumAlgorithm ? ctx.req.headers[`x-amz-checksum-${upload.checksumAlgorithm.toLowerCase()}`] : undefined;
   const full = upload.checksumType === 'FULL_OBJECT' && fullHeader !== undefined ? String(fullHeader) : undefined;
-  const record = await ctx.store.metadata.completeUpload(upload.uploadId, assemble(requested, full, ctx.settings.maxObjectSize));
+  const record = await ctx.store.metadata.completeUpload(upload.uploadId, assemble(requested, {
+    fullObjectChecksum: full, maxObjectSize: ctx.settings.maxObjectSize, expectedSize: expectedObjectSize(ctx),
+  }));
   ctx.settings.onGarbage();
   const host = ctx.req.headers.host ?? 'localhost';
   sendXml(ctx.res, 200, 'CompleteMultipartUploadResult', {
@@ -294,6 +309,14 @@ export async function completeMultipartUpload(ctx: RequestContext): Promise<void
     ETag: quoteEtag(record.etag),
     ...(record.checksum ? { [`Checksum${record.checksum.algorithm}`]: record.checksum.value, ChecksumType: record.checksum.type } : {}),
   });
+}
+
+function expectedObjectSize(ctx: RequestContext): number | undefined {
+  const header = ctx.req.headers['x-amz-mp-object-size'];
+  if (header === undefined) return undefined;
+  const raw = String(header);
+  if (!/^\d{1,16}$/.test(raw)) throw new S3Error('InvalidArgument', 'x-amz-mp-object-size must be a non-negative integer', { ArgumentName: 'x-amz-mp-object-size', ArgumentValue: raw });
+  return Number(raw);
 }
 
 export async function abortMultipartUpload(ctx: RequestContext): Promise<void> {

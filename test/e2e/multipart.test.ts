@@ -293,10 +293,12 @@ describe('multipart uploads (AWS SDK v3)', () => {
     // The upload id of another key does not complete this one.
     const other = await create('complete-errors-other');
     await rejectsWith(complete(key, other, [c1]), 'NoSuchUpload', 404);
+    // x-amz-mp-object-size must be the total of the listed parts.
+    await rejectsWith(complete(key, uploadId, [c1, c3], { MpuObjectSize: p1.length + p3.length + 1 }), 'InvalidRequest', 400);
     assert.ok(await absent(key));
 
     // None of the failures consumed the upload; parts left out of the list are dropped.
-    const done = await complete(key, uploadId, [c1, c3]);
+    const done = await complete(key, uploadId, [c1, c3], { MpuObjectSize: p1.length + p3.length });
     assert.equal(done.ETag, multipartEtag([p1, p3]));
     await assertObject(key, Buffer.concat([p1, p3]), multipartEtag([p1, p3]));
     await rejectsWith(complete(key, uploadId, [c1, c3]), 'NoSuchUpload', 404);
