@@ -132,6 +132,7 @@ async function handle(options: S3ServerOptions, req: IncomingMessage, res: Serve
     const target = parseTarget(req.url ?? '/', req.headers.host, options.domains);
     resource = target.path;
     seen.bucket = target.bucket;
+    options.store.metadata.refreshCaches();
     if (req.method === 'OPTIONS') {
       seen.operation = 'PreflightRequest';
       const bucket = target.bucket === undefined ? undefined : await options.store.metadata.getBucket(target.bucket);
@@ -145,7 +146,6 @@ async function handle(options: S3ServerOptions, req: IncomingMessage, res: Serve
     }
     applyHoistedHeaders(req, target.query);
     const { operation, spec } = route(req.method ?? 'GET', target, req.headers);
-    options.store.metadata.refreshCaches();
     seen.operation = operation;
     // SigV2 signs a virtual-hosted request's bucket in front of the path.
     const auth = await authenticate(req, options.lookup, { hostBucket: bucketFromHost(req.headers.host, options.domains) });
