@@ -8,6 +8,7 @@ import { AggregatorRegistry, Registry } from 'prom-client';
 import { HANDLERS } from '../api/handlers.js';
 import type { SecretLookup } from '../auth/types.js';
 import { createAdminServer } from '../http/admin.js';
+import { InFlight } from '../http/in-flight.js';
 import { createS3Server, type ConnectionLimits } from '../http/server.js';
 import { createLogger, type Logger } from '../observability/log.js';
 import { createLifecycleMetrics, createMetrics } from '../observability/metrics.js';
@@ -119,8 +120,9 @@ async function serve(config: ServerConfig, logger: Logger, store: EmbeddedStore)
     const key = await store.metadata.getAccessKey(accessKeyId);
     return key && { secretKey: key.secretKey, accountId: key.accountId };
   };
+  const inFlight = new InFlight();
   const options = {
-    store, lookup, handlers: HANDLERS, domains: config.domain, logger, metrics,
+    store, lookup, handlers: HANDLERS, domains: config.domain, logger, metrics, inFlight,
     settings: { region: config.region, onGarbage: () => collector.poke(), lifecycle: lifecycleSettingsOf(config), maxObjectSize: config.maxObjectSize },
   };
   const limits: ConnectionLimits = {
@@ -156,6 +158,8 @@ async function serve(config: ServerConfig, logger: Logger, store: EmbeddedStore)
       }, config.shutdownTimeout * 1000);
       await Promise.all(closed);
       clearTimeout(deadline);
+      // Handlers of cut-off requests still remove their partial files.
+      await inFlight.settled(5000);
       await collector.stop();
       await store.close();
     },

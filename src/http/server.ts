@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { InFlight } from './in-flight.js';
 import { randomBytes } from 'node:crypto';
 import { authenticate } from '../auth/authenticate.js';
 import { authorize } from '../auth/authorize.js';
@@ -25,6 +26,7 @@ export interface S3ServerOptions {
   readonly domains: readonly string[];
   readonly logger: Logger;
   readonly metrics: Metrics;
+  readonly inFlight: InFlight;
 }
 
 /** Connection limits: how long a client may take, so a slow one cannot hold a worker. */
@@ -92,14 +94,14 @@ export function createS3Server(options: S3ServerOptions, limits: ConnectionLimit
     maxHeaderSize: 16 * 1024,
     highWaterMark: 256 * 1024,
   };
-  const onRequest = (req: IncomingMessage, res: ServerResponse): void => void handle(options, req, res);
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => options.inFlight.track(handle(options, req, res));
   const server = tls ? createTlsServer({ ...serverOptions, ...tls }, onRequest) : createServer(serverOptions, onRequest);
   server.timeout = limits.idleTimeoutMs;
   // Reply 100 Continue only once a handler takes the body (see RequestContext.body).
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => answerClientError(err, socket, nextRequestId()));
   // An expectation other than 100-continue is ignored rather than answered with Node's bare 417.
   server.on('checkExpectation', onRequest);
-  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => void handle(options, req, res, true));
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => options.inFlight.track(handle(options, req, res, true)));
   return server;
 }
 
