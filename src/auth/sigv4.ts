@@ -34,23 +34,38 @@ export function uriEncodeBytes(bytes: Uint8Array, keepSlash: boolean): string {
   return out;
 }
 
-/** True when every char is unreserved: such a component decodes and re-encodes to itself. */
-function isUnreserved(raw: string): boolean {
+/**
+ * True when a component decodes and re-encodes to itself: unreserved chars, and
+ * upper-case `%XX` escapes of bytes that must stay escaped (what SDKs send, such
+ * as the `%2F`s of X-Amz-Credential).
+ */
+function isCanonical(raw: string): boolean {
   for (let i = 0; i < raw.length; i++) {
     const c = raw.charCodeAt(i);
-    if (c > 0x7f || UNRESERVED[c] !== 1) return false;
+    if (c <= 0x7f && UNRESERVED[c] === 1) continue;
+    if (c !== 0x25 || i + 2 >= raw.length) return false;
+    const hi = upperHexValue(raw.charCodeAt(i + 1));
+    const lo = upperHexValue(raw.charCodeAt(i + 2));
+    if (hi < 0 || lo < 0 || UNRESERVED[(hi << 4) | lo] === 1) return false;
+    i += 2;
   }
   return true;
 }
 
 /** A raw URL component in SigV4's canonical encoding; most components already are (no allocation then). */
 function canonicalComponent(raw: string): string {
-  return isUnreserved(raw) ? raw : uriEncodeBytes(percentDecode(raw), false);
+  return isCanonical(raw) ? raw : uriEncodeBytes(percentDecode(raw), false);
 }
 
 /** Percent-encodes a JS string's UTF-8 bytes per the SigV4 rules. */
 export function uriEncode(s: string, keepSlash = false): string {
   return uriEncodeBytes(Buffer.from(s, 'utf8'), keepSlash);
+}
+
+function upperHexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  return -1;
 }
 
 function hexValue(c: number): number {

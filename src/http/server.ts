@@ -115,6 +115,7 @@ function observe(options: S3ServerOptions, req: IncomingMessage, res: ServerResp
   options.metrics.duration.observe({ operation: seen.operation }, seconds);
   options.metrics.bytesIn.inc(bytesIn);
   if (res.writableFinished) options.metrics.bytesOut.inc(bytesOut);
+  if (!options.logger.isLevelEnabled('info')) return;
   options.logger.info({
     requestId, method: req.method, path: (req.url ?? '/').split('?')[0], operation: seen.operation, bucket: seen.bucket,
     principal: seen.principal, status, ms: Math.round(seconds * 1e4) / 10, bytesIn, bytesOut, remote: req.socket.remoteAddress,

@@ -214,7 +214,10 @@ describe('a full disk', { skip: process.getuid?.() === 0 ? false : 'mounting a s
     }
     assert.deepEqual(refused, { status: 507, code: 'InsufficientStorage' });
     // What the server logged for this test's refusals: SQLite's own SQLITE_FULL (or the errno under it).
-    const causes = [...server.logs().slice(logStart).matchAll(/"code":"(SQLITE_\w+|E[A-Z]+)"/g)].map((m) => m[1]);
+    // The log reaches us through a pipe, possibly after the response did.
+    const causes = await eventually(
+      () => [...server.logs().slice(logStart).matchAll(/"code":"(SQLITE_\w+|E[A-Z]+)"/g)].map((m) => m[1]),
+      (found) => found.length > 0);
     assert.ok(causes.length > 0 && causes.every((c) => c === 'SQLITE_FULL' || c === 'ENOSPC'), `causes logged: ${causes.join(', ')}`);
     await verifyAcknowledged(s3);
     rmSync(filler);

@@ -163,6 +163,12 @@ test('canonical query: decode, re-encode, sort by name then value', () => {
   assert.equal(canonicalQuery('X-Amz-Signature=abc&acl', false), 'X-Amz-Signature=abc&acl=');
   assert.equal(canonicalQuery('', false), '');
   assert.equal(canonicalQuery('&&a=1&', false), 'a=1');
+  // Escapes stay as sent only when already canonical: upper-case hex of a byte that must be escaped.
+  assert.equal(canonicalQuery('cred=AK%2F2013%2Fs3', false), 'cred=AK%2F2013%2Fs3');
+  assert.equal(canonicalQuery('cred=AK%2f2013', false), 'cred=AK%2F2013');
+  assert.equal(canonicalQuery('v=%41%7E%2D', false), 'v=A~-');
+  assert.equal(canonicalQuery('v=100%&w=%2', false), 'v=100%25&w=%252');
+  assert.equal(canonicalQuery('v=%E2%82%AC&w=%e2%82%ac', false), 'v=%E2%82%AC&w=%E2%82%AC');
   assert.deepEqual([...parseQuery('a=1&a=2&b=%C3%A9&c').entries()], [['a', '1'], ['b', 'é'], ['c', '']]);
 });
 

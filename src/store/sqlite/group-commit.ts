@@ -31,7 +31,8 @@ export class GroupCommit {
   private readonly rollbackTo;
   private wal: Promise<FileHandle> | undefined;
 
-  constructor(private readonly db: Database.Database, private readonly walPath: string) {
+  /** `onCommit` runs as each batch's transaction ends (committed or rolled back), before its fsync. */
+  constructor(private readonly db: Database.Database, private readonly walPath: string, private readonly onCommit: () => void = () => {}) {
     this.begin = db.prepare('BEGIN IMMEDIATE');
     this.commit = db.prepare('COMMIT');
     this.rollback = db.prepare('ROLLBACK');
@@ -84,9 +85,11 @@ export class GroupCommit {
         }
       }
       this.commit.run();
+      this.onCommit();
       if (outcomes.some((o) => o.ok)) await this.syncWal();
     } catch (err) {
       if (this.db.inTransaction) this.rollback.run();
+      this.onCommit();
       for (const item of batch) item.reject(err);
       return;
     }

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { LRUCache } from 'lru-cache';
 import { S3Error } from '../../errors.js';
 import { listPage } from '../listing.js';
 import type {
@@ -50,6 +51,17 @@ export class SqliteMetadata implements Metadata {
    */
   private readonly keyCache = new Map<string, AccessKey | undefined>();
   private readonly bucketCache = new Map<string, Bucket>();
+  /**
+   * Object records, for the HEADs and GETs that come back to the same keys: a hit
+   * skips the row read and its JSON parsing, about a quarter of a HEAD's CPU. Every commit
+   * on this connection empties it, and so does one by another connection, so a
+   * hit is always the row as last committed.
+   */
+  private readonly objectCache = new LRUCache<string, ObjectRecord>({
+    max: OBJECT_CACHE_ENTRIES,
+    maxSize: OBJECT_CACHE_BYTES,
+    sizeCalculation: (r) => OBJECT_RECORD_OVERHEAD + (r.data.kind === 'inline' ? r.data.bytes.length : 0),
+  });
   private seenVersion = -1;
   /** Set by refreshCaches until the event loop turns: a check made after the request arrived. */
   private checkedThisTurn = false;
@@ -62,7 +74,7 @@ export class SqliteMetadata implements Metadata {
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
     this.migrate();
-    this.writes = new GroupCommit(this.db, `${path}-wal`);
+    this.writes = new GroupCommit(this.db, `${path}-wal`, () => this.objectCache.clear());
     const db = this.db;
     this.q = {
       dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
@@ -225,6 +237,7 @@ export class SqliteMetadata implements Metadata {
   private forgetCaches(): void {
     this.keyCache.clear();
     this.bucketCache.clear();
+    this.objectCache.clear();
   }
   async listBuckets(owner: AccountId): Promise<Bucket[]> {
     return this.q.bucketsOf.all(owner).map((r) => toBucket(r)!);
@@ -261,8 +274,16 @@ export class SqliteMetadata implements Metadata {
   }
 
   async getObject(bucket: BucketName, key: ObjectKey): Promise<ObjectRecord | undefined> {
+    if (!this.checkedThisTurn) this.revalidateCaches();
+    // Bucket names cannot hold a slash, so `bucket/key` names one object.
+    const id = `${bucket}/${key}`;
+    const cached = this.objectCache.get(id);
+    if (cached) return cached;
     const row = this.q.object.get(bucket, key);
-    return row && toRecord(row);
+    if (!row) return undefined;
+    const record = toRecord(row);
+    this.objectCache.set(id, record);
+    return record;
   }
 
   async scanObjects(after: { bucket: BucketName; key: ObjectKey } | undefined, limit: number): Promise<ObjectRecord[]> {
@@ -426,6 +447,11 @@ export class SqliteMetadata implements Metadata {
 }
 
 const CACHE_LIMIT = 10_000;
+const OBJECT_CACHE_ENTRIES = 20_000;
+/** Inline bodies (up to 32 KiB each) count against this, so the cache stays small beside a worker's heap. */
+const OBJECT_CACHE_BYTES = 64 * 1024 * 1024;
+/** What a record's fields cost besides its inline body, roughly. */
+const OBJECT_RECORD_OVERHEAD = 1024;
 
 function remember<V>(cache: Map<string, V>, key: string, value: V): void {
   if (cache.size >= CACHE_LIMIT) cache.clear();
