@@ -6,12 +6,14 @@
  * BENCH_SCALE (default 1) multiplies request counts; BENCH_SIZES picks sizes
  * (e.g. "4k,1m" to skip 256 MiB); BENCH_OPS keeps only
  * some operations besides the PUTs that load the data (e.g. "HEAD,GET"); BENCH_NODE_ARGS passes Node flags to the Cairn
- * process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it).
+ * process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it); BENCH_WORKERS sets Cairn's worker count.
+ * A second table compares Cairn's default (a worker per core) with one worker
+ * on the CPU-bound cells; BENCH_CORES=0 skips it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -24,12 +26,16 @@ const KEY = { accessKeyId: 'BENCHROOTKEY00000001', secretAccessKey: 'bench-secre
 const BUCKET = 'bench';
 const SCALE = Number(process.env.BENCH_SCALE ?? '1');
 const SIZES = (process.env.BENCH_SIZES ?? '4k,1m,256m').split(',');
-const ONLY_OPS = process.env.BENCH_OPS?.split(',');
+const ONLY_OPS = process.env.BENCH_OPS?.split(',') as Op[] | undefined;
+/** Cairn's worker count for the main table (default: one per core, as `cairn server` starts). */
+const WORKERS = process.env.BENCH_WORKERS === undefined ? undefined : Number(process.env.BENCH_WORKERS);
+/** BENCH_CORES=0 skips the second-core comparison. */
+const CORES = process.env.BENCH_CORES !== '0';
 
 type Op = 'PUT' | 'GET' | 'HEAD' | 'DELETE' | 'LIST';
 
 interface Server {
-  readonly name: 'cairn' | 'bare';
+  readonly name: 'cairn' | 'cairn1' | 'bare';
   readonly endpoint: string;
   readonly child: ChildProcess;
   readonly dir: string;
@@ -52,10 +58,11 @@ async function startProcess(args: string[], env: NodeJS.ProcessEnv): Promise<{ c
   return { child, endpoint };
 }
 
-async function startCairn(): Promise<Server> {
+async function startCairn(workers?: number): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-bench-'));
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const { child, endpoint } = await startProcess([...nodeArgs, join(REPO, 'bin', 'cairn.js'), 'server', '--data', dir, '--port', '0', '--admin-port', '0', '--log-level', 'warn', ...(process.env.BENCH_WORKERS ? ['--workers', process.env.BENCH_WORKERS] : [])], {
+  const count = workers ?? WORKERS;
+  const { child, endpoint } = await startProcess([...nodeArgs, join(REPO, 'bin', 'cairn.js'), 'server', '--data', dir, '--port', '0', '--admin-port', '0', '--log-level', 'warn', ...(count === undefined ? [] : ['--workers', String(count)])], {
     CAIRN_ROOT_ACCESS_KEY: KEY.accessKeyId, CAIRN_ROOT_SECRET_KEY: KEY.secretAccessKey,
   });
   const client = new S3Client({
@@ -73,7 +80,7 @@ async function startCairn(): Promise<Server> {
       case 'LIST': return getSignedUrl(client, new ListObjectsV2Command({ Bucket: BUCKET }), options);
     }
   };
-  return { name: 'cairn', endpoint, child, dir, url: sign };
+  return { name: workers === 1 ? 'cairn1' : 'cairn', endpoint, child, dir, url: sign };
 }
 
 async function startBare(): Promise<Server> {
@@ -200,6 +207,12 @@ const SCENARIOS: Record<string, Scenario> = {
   '256m': { label: '256 MiB', size: 256 * 1024 * 1024, count: 4, concurrency: [1, 2] },
 };
 
+/** The cells of the second-core comparison: CPU-bound ones, where a second worker can help. */
+const CORE_CELLS: readonly { readonly size: string; readonly concurrency: number }[] = [
+  { size: '4k', concurrency: 32 },
+  { size: '1m', concurrency: 8 },
+];
+
 /** Requests per operation sent before measuring, for objects up to WARM_UP_MAX_SIZE. */
 const WARM_UP_REQUESTS = 1000;
 const WARM_UP_MAX_SIZE = 1024 * 1024;
@@ -208,50 +221,76 @@ function fmt(n: number, digits = 1): string {
   return n.toFixed(digits).padStart(9);
 }
 
+const rate = (x: Cell): number => x.requests / x.seconds;
+const perReq = (seconds: number, x: Cell): string => (seconds * 1e6 / x.requests).toFixed(0).padStart(7);
+const mib = (x: Cell): number => x.bytes / x.seconds / 1024 / 1024;
+
+function header(a: string, b: string): string {
+  const side = (name: string): string => `${`${name} req/s`.padStart(11)} ${'MiB/s'.padStart(9)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)} ${'µs/req'.padStart(7)} ${'gen µs'.padStart(7)} ${'rss MiB'.padStart(8)}`;
+  return `${'op'.padEnd(7)}${'size'.padEnd(9)}${'conc'.padStart(5)} | ${side(a)} | ${side(b)} | ${'ratio'.padStart(6)}`;
+}
+
+function line(op: Op, s: Scenario, concurrency: number, a: Cell, b: Cell): string {
+  const side = (x: Cell): string => `${fmt(rate(x)).padStart(11)} ${fmt(mib(x))} ${fmt(x.p50, 2)} ${fmt(x.p99, 2)} ${perReq(x.cpu, x)} ${perReq(x.clientCpu, x)} ${x.peakRss.toFixed(0).padStart(8)}`;
+  return `${op.padEnd(7)}${s.label.padEnd(9)}${String(concurrency).padStart(5)} | ${side(a)} | ${side(b)} | ${(rate(a) / rate(b)).toFixed(2).padStart(6)}`;
+}
+
+/**
+ * One scenario at one concurrency on two servers, operation by operation (each
+ * operation measured on both before the next), printing a line per operation.
+ */
+async function compare(servers: readonly [Server, Server], name: string, concurrency: number, only: readonly Op[] | undefined): Promise<void> {
+  const s = SCENARIOS[name];
+  if (!s) throw new Error(`unknown size ${name}; choose from ${Object.keys(SCENARIOS).join(',')}`);
+  const body = Buffer.alloc(s.size, 'cairn-bench-');
+  const count = Math.max(2, Math.round(s.count * SCALE));
+  const tag = `${servers[0].name}-${servers[1].name}`;
+  const keys = Array.from({ length: count }, (_, i) => `bench/${tag}/${name}/c${concurrency}/obj-${String(i).padStart(6, '0')}`);
+  // The PUTs load the objects the other operations read.
+  const ops = (name === '4k' ? ['PUT', 'LIST', 'HEAD', 'GET', 'DELETE'] as const : ['PUT', 'HEAD', 'GET', 'DELETE'] as const)
+    .filter((op) => !only || op === 'PUT' || only.includes(op));
+  if (s.size <= WARM_UP_MAX_SIZE) {
+    // Unmeasured: every server process compiles its code paths before the clock runs.
+    const warm = Array.from({ length: Math.min(count, WARM_UP_REQUESTS) }, (_, i) => `warm/${tag}/${name}/c${concurrency}/obj-${i}`);
+    for (const op of ops) for (const server of servers) await measure(server, op, op === 'LIST' ? warm.slice(0, 2) : warm, op === 'PUT' ? body : undefined, concurrency);
+  }
+  for (const op of ops) {
+    const opKeys = op === 'LIST' ? keys.slice(0, Math.max(2, Math.round(100 * SCALE))) : keys;
+    const a = await measure(servers[0], op, opKeys, op === 'PUT' ? body : undefined, concurrency);
+    const b = await measure(servers[1], op, opKeys, op === 'PUT' ? body : undefined, concurrency);
+    console.log(line(op, s, concurrency, a, b));
+  }
+}
+
+function stop(servers: Server[], server: Server): void {
+  servers.splice(servers.indexOf(server), 1);
+  server.child.kill('SIGTERM');
+  rmSync(server.dir, { recursive: true, force: true });
+}
+
 async function main(): Promise<void> {
-  const servers = [await startCairn(), await startBare()];
-  const rows: string[] = [];
-  const header = `${'op'.padEnd(7)}${'size'.padEnd(9)}${'conc'.padStart(5)} | ${'cairn req/s'.padStart(11)} ${'MiB/s'.padStart(9)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)} ${'µs/req'.padStart(7)} ${'gen µs'.padStart(7)} ${'rss MiB'.padStart(8)} | ${'bare req/s'.padStart(10)} ${'MiB/s'.padStart(9)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)} ${'µs/req'.padStart(7)} ${'gen µs'.padStart(7)} | ${'ratio'.padStart(6)}`;
-  console.log(header);
-  console.log('-'.repeat(header.length));
+  const cairn = await startCairn();
+  const started: Server[] = [cairn];
   try {
-    for (const name of SIZES) {
-      const s = SCENARIOS[name];
-      if (!s) throw new Error(`unknown size ${name}; choose from ${Object.keys(SCENARIOS).join(',')}`);
-      const body = Buffer.alloc(s.size, 'cairn-bench-');
-      const count = Math.max(2, Math.round(s.count * SCALE));
-      for (const concurrency of s.concurrency) {
-        const keys = Array.from({ length: count }, (_, i) => `bench/${name}/c${concurrency}/obj-${String(i).padStart(6, '0')}`);
-        const ops = (name === '4k' ? ['PUT', 'LIST', 'HEAD', 'GET', 'DELETE'] as const : ['PUT', 'HEAD', 'GET', 'DELETE'] as const)
-          .filter((op) => !ONLY_OPS || op === 'PUT' || ONLY_OPS.includes(op));
-        if (s.size <= WARM_UP_MAX_SIZE) {
-          // Unmeasured: every server process compiles its code paths before the clock runs.
-          const warm = Array.from({ length: Math.min(count, WARM_UP_REQUESTS) }, (_, i) => `warm/${name}/c${concurrency}/obj-${i}`);
-          for (const op of ops) for (const server of servers) await measure(server, op, op === 'LIST' ? warm.slice(0, 2) : warm, op === 'PUT' ? body : undefined, concurrency);
-        }
-        for (const op of ops) {
-          const opKeys = op === 'LIST' ? keys.slice(0, Math.max(2, Math.round(100 * SCALE))) : keys;
-          const cells: Cell[] = [];
-          for (const server of servers) cells.push(await measure(server, op, opKeys, op === 'PUT' ? body : undefined, concurrency));
-          const [c, b] = cells as [Cell, Cell];
-          const rate = (x: Cell): number => x.requests / x.seconds;
-          const perReq = (seconds: number, x: Cell): string => (seconds * 1e6 / x.requests).toFixed(0).padStart(7);
-          const mib = (x: Cell): number => x.bytes / x.seconds / 1024 / 1024;
-          const line = `${op.padEnd(7)}${s.label.padEnd(9)}${String(concurrency).padStart(5)} | ${fmt(rate(c)).padStart(11)} ${fmt(mib(c))} ${fmt(c.p50, 2)} ${fmt(c.p99, 2)} ${perReq(c.cpu, c)} ${perReq(c.clientCpu, c)} ${c.peakRss.toFixed(0).padStart(8)} | ${fmt(rate(b)).padStart(10)} ${fmt(mib(b))} ${fmt(b.p50, 2)} ${fmt(b.p99, 2)} ${perReq(b.cpu, b)} ${perReq(b.clientCpu, b)} | ${(rate(c) / rate(b)).toFixed(2).padStart(6)}`;
-          console.log(line);
-          rows.push(line);
-        }
-      }
+    const bare = await startBare();
+    started.push(bare);
+    console.log(header('cairn', 'bare'));
+    for (const name of SIZES) for (const concurrency of SCENARIOS[name]?.concurrency ?? [0]) await compare([cairn, bare], name, concurrency, ONLY_OPS);
+    console.log('\nratio = Cairn requests per second / bare server requests per second (same run, same machine).');
+    console.log('µs/req = server CPU (all its processes) per request; gen µs = the load generator\'s CPU per request (it shares the machine).');
+    console.log('LIST on the bare server is a readdir; on Cairn a ListObjectsV2 page of up to 1000 keys.');
+    stop(started, bare);
+    if (CORES && cpus().length > 1) {
+      const single = await startCairn(1);
+      started.push(single);
+      console.log(`\nSecond core: Cairn with one worker per core (${cpus().length}) against Cairn with one worker.`);
+      console.log(header('cores', '1 worker'));
+      for (const cell of CORE_CELLS) if (SIZES.includes(cell.size)) await compare([cairn, single], cell.size, cell.concurrency, ONLY_OPS);
+      console.log('\nratio = requests per second with a worker per core / with one worker (same run; the load generator takes its share of the cores).');
     }
   } finally {
-    for (const server of servers) {
-      server.child.kill('SIGTERM');
-      rmSync(server.dir, { recursive: true, force: true });
-    }
+    for (const server of [...started]) stop(started, server);
   }
-  console.log('\nratio = Cairn requests per second / bare server requests per second (same run, same machine).');
-  console.log('µs/req = server CPU (all its processes) per request; gen µs = the load generator\'s CPU per request (it shares the machine).');
-  console.log('LIST on the bare server is a readdir; on Cairn a ListObjectsV2 page of up to 1000 keys.');
 }
 
 await main();

@@ -175,6 +175,23 @@ describe('Content-Length', () => {
   });
 });
 
+describe('XML bodies', () => {
+  test('an XML body over 2 MiB is MalformedXML (400), for DeleteObjects and CreateBucket, and changes nothing', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'kept-by-delete', Body: 'kept' }));
+    const huge = (root: string, inner: string): Buffer => Buffer.from(`<${root}>${inner.repeat(Math.ceil((2 * MiB + 1) / inner.length))}</${root}>`);
+    const deletes = huge('Delete', '<Object><Key>kept-by-delete</Key></Object>');
+    const del = await rawSigned('POST', `/${bucket}`, { 'Content-Length': deletes.length, 'Content-MD5': md5Base64(deletes) }, deletes, { query: { delete: '' } });
+    assert.equal(del?.status, 400);
+    assert.equal(errorCode(del), 'MalformedXML');
+    assert.ok((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'kept-by-delete' }))).ETag);
+    const config = huge('CreateBucketConfiguration', '<LocationConstraint>eu-west-1</LocationConstraint>');
+    const created = await rawSigned('PUT', `/${bucket}-huge`, { 'Content-Length': config.length }, config);
+    assert.equal(created?.status, 400);
+    assert.equal(errorCode(created), 'MalformedXML');
+    await rejectsWith(s3.send(new ListObjectsV2Command({ Bucket: `${bucket}-huge` })), 'NoSuchBucket', 404);
+  });
+});
+
 describe('Content-MD5', () => {
   test('a malformed Content-MD5 is InvalidDigest; a wrong one is BadDigest; neither stores anything', async () => {
     const body = patternBytes(100_000, 5);

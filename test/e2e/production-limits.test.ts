@@ -1,20 +1,23 @@
 /**
  * Connection limits: a client that trickles its headers (slow loris) is cut off
- * while others are served, idle keep-alive connections are closed, and an
- * oversized header block gets an answer instead of a hung worker.
+ * while others are served, an upload that stops moving is cut off after
+ * --idle-timeout, idle keep-alive connections are closed, and an oversized
+ * header block gets an answer instead of a hung worker.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ListBucketsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, HeadObjectCommand, ListBucketsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { s3Client, startServer, type RunningServer } from './harness.js';
+import { rawSigned } from './raw-http.js';
+import { rejectsWith } from './s3-helpers.js';
 
 let server: RunningServer;
 let s3: S3Client;
 
 before(async () => {
-  server = await startServer({ args: ['--headers-timeout', '2', '--keep-alive-timeout', '1'] });
+  server = await startServer({ args: ['--headers-timeout', '2', '--keep-alive-timeout', '1', '--idle-timeout', '2'] });
   s3 = s3Client(server);
 });
 
@@ -73,6 +76,24 @@ test('a slow-loris client is cut off after --headers-timeout while other clients
   }
   await others;
   assert.equal(served, 10);
+});
+
+test('an upload that stops sending is cut off after --idle-timeout, stores nothing, and others are served meanwhile', async () => {
+  await s3.send(new CreateBucketCommand({ Bucket: 'stalled' }));
+  const started = Date.now();
+  // Declares 1 MiB, sends 1000 bytes, then neither sends nor closes.
+  const stalled = rawSigned(server, 'PUT', '/stalled/upload', { 'Content-Length': 1024 * 1024 }, Buffer.alloc(1000, 1), { timeoutMs: 20_000 });
+  let served = 0;
+  for (let i = 0; i < 5; i++) {
+    await s3.send(new ListBucketsCommand({}));
+    served++;
+    await sleep(200);
+  }
+  await stalled;
+  const afterMs = Date.now() - started;
+  assert.equal(served, 5);
+  assert.ok(afterMs >= 1500 && afterMs < 15_000, `cut off after ${afterMs} ms with a 2 s allowance`);
+  await rejectsWith(s3.send(new HeadObjectCommand({ Bucket: 'stalled', Key: 'upload' })), 'NotFound', 404);
 });
 
 test('an idle keep-alive connection is closed after --keep-alive-timeout', async () => {
