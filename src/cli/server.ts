@@ -189,7 +189,7 @@ async function runSingle(config: ServerConfig, logger: Logger): Promise<void> {
   const lifecycle = startLifecycle(config, logger, store, serving.metrics.registry, startedAt);
   const admin = createAdminServer({
     metrics: async () => ({ contentType: serving.metrics.registry.contentType, body: await serving.metrics.registry.metrics() }),
-    ready: () => store.metadata.ping(),
+    ready: () => store.ping(),
   });
   const adminPort = await listen(admin, config.adminPort, config.address);
   announce(config, root, serving.ports.http, serving.ports.https, adminPort);
@@ -222,7 +222,7 @@ async function runPrimary(config: ServerConfig, logger: Logger): Promise<void> {
   const admin = createAdminServer({
     metrics: async () => ({ contentType: registry.contentType, body: (await registry.clusterMetrics()) + (await own.metrics()) }),
     ready: async () => {
-      await store.metadata.ping();
+      await store.ping();
       if (Object.keys(cluster.workers ?? {}).length === 0) throw new Error('no worker is running');
     },
   });

@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { constants, mkdirSync } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FileBlobs } from './files/blobs.js';
 import { ColdFiles } from './files/cold.js';
@@ -9,6 +10,8 @@ export interface EmbeddedStore extends Store {
   readonly metadata: SqliteMetadata;
   readonly blobs: FileBlobs;
   readonly cold: ColdFiles;
+  /** Resolves when the metadata answers and the hot and cold folders are there and writable (a lost mount is not ready). */
+  ping(): Promise<void>;
 }
 
 /** The embedded engine: SQLite metadata and blob files, all inside one data folder. */
@@ -17,5 +20,10 @@ export function openEmbeddedStore(dataDir: string, coldDir = join(dataDir, 'cold
   const metadata = new SqliteMetadata(join(dataDir, 'metadata.sqlite'));
   const cold = new ColdFiles(coldDir);
   const blobs = new FileBlobs(dataDir, cold);
-  return { metadata, blobs, cold, close: () => metadata.close() };
+  const ping = async (): Promise<void> => {
+    await metadata.ping();
+    await access(blobs.root, constants.W_OK);
+    await access(cold.root, constants.W_OK);
+  };
+  return { metadata, blobs, cold, ping, close: () => metadata.close() };
 }

@@ -5,6 +5,8 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { renameSync } from 'node:fs';
+import { join } from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ROOT_KEY, s3Client, startServer, type RunningServer } from './harness.js';
@@ -62,6 +64,20 @@ test('health endpoints answer without auth on the admin port, and are not part o
   assert.ok(s3Side.status === 403 || s3Side.status === 404, `S3 port answered ${s3Side.status}`);
   assert.match(s3Side.body, /<Error><Code>(AccessDenied|NoSuchBucket)<\/Code>/);
   assert.equal((await fetchText(`${adminUrl(server)}/nothing-here`)).status, 404);
+});
+
+test('/health/ready answers 503 while the blob folder is gone (a lost mount) and 200 once it is back', async () => {
+  const blobs = join(server.dataDir, 'blobs');
+  renameSync(blobs, `${blobs}.away`);
+  try {
+    const lost = await fetchText(`${adminUrl(server)}/health/ready`);
+    assert.equal(lost.status, 503);
+    assert.match(lost.body, /^not ready: .*ENOENT/);
+    assert.equal((await fetchText(`${adminUrl(server)}/health/live`)).status, 200, 'the process itself is alive');
+  } finally {
+    renameSync(`${blobs}.away`, blobs);
+  }
+  assert.equal((await fetchText(`${adminUrl(server)}/health/ready`)).status, 200);
 });
 
 test('log lines carry the request id, one access line per request, and never a secret, signature or query string', async () => {

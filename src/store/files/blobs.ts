@@ -24,7 +24,7 @@ const READ_BUFFER = 256 * 1024;
  * resolves (invariant 1).
  */
 export class FileBlobs implements Blobs {
-  private readonly root: string;
+  readonly root: string;
   /** Readers per blob in this process. */
   private readonly pins = new Map<BlobId, number>();
 
