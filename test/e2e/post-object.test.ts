@@ -217,7 +217,7 @@ describe('forms that violate their policy get S3\'s error and store nothing', ()
     ['the bucket', 'bucket-check', [{ bucket: 'another-bucket' }, { key: 'bucket-check' }], [], 'x', 403, 'AccessDenied',
       'Invalid according to Policy: Policy Condition failed: ["eq", "$bucket", "another-bucket"]'],
     ['starts-with on Content-Type', 'typed', [{ bucket }, { key: 'typed' }, ['starts-with', '$Content-Type', 'image/']], [['Content-Type', 'text/html']], 'x', 403,
-      'AccessDenied', 'Invalid according to Policy: Policy Condition failed: ["starts-with", "$content-type", "image/"]'],
+      'AccessDenied', 'Invalid according to Policy: Policy Condition failed: ["starts-with", "$Content-Type", "image/"]'],
     ['eq on metadata', 'meta', [{ bucket }, { key: 'meta' }, ['eq', '$x-amz-meta-color', 'blue']], [['x-amz-meta-color', 'red']], 'x', 403,
       'AccessDenied', 'Invalid according to Policy: Policy Condition failed: ["eq", "$x-amz-meta-color", "blue"]'],
     ['a field no condition names', 'extra', [{ bucket }, { key: 'extra' }], [['x-amz-meta-note', 'hi'], ['Content-Type', 'text/plain']], 'x', 403,
