@@ -13,8 +13,9 @@ import type { Principal, SecretLookup } from './types.js';
 /** Fields no condition needs to name (S3's list for V4 and V2 together, plus x-ignore-*). */
 const UNCONDITIONED = new Set(['policy', 'x-amz-signature', 'signature', 'awsaccesskeyid', 'file']);
 
+/** `field` is lower-cased for matching; `name` is spelled as the policy wrote it, for S3's error message. */
 export type PolicyCondition =
-  | { readonly kind: 'eq' | 'starts-with'; readonly field: string; readonly value: string }
+  | { readonly kind: 'eq' | 'starts-with'; readonly field: string; readonly name: string; readonly value: string }
   | { readonly kind: 'content-length-range'; readonly min: number; readonly max: number };
 
 export interface PostPolicy {
@@ -32,10 +33,10 @@ function missingField(name: string): S3Error {
   });
 }
 
-/** `$name` of a condition, lower-cased without the dollar. */
+/** `$name` of a condition, without the dollar. */
 function fieldName(raw: unknown): string {
   if (typeof raw !== 'string' || !raw.startsWith('$')) throw invalidPolicy('Invalid Condition: a field name must start with "$".');
-  return raw.slice(1).toLowerCase();
+  return raw.slice(1);
 }
 
 function conditionValue(raw: unknown): string {
@@ -61,13 +62,15 @@ function parseCondition(raw: unknown): PolicyCondition {
     }
     if (op !== 'eq' && op !== 'starts-with') throw invalidPolicy(`Invalid Condition: unknown operation ${JSON.stringify(raw[0])}.`);
     if (raw.length !== 3) throw invalidPolicy(`Invalid Condition: ${op} takes a field and a value.`);
-    return { kind: op, field: fieldName(raw[1]), value: conditionValue(raw[2]) };
+    const name = fieldName(raw[1]);
+    return { kind: op, field: name.toLowerCase(), name, value: conditionValue(raw[2]) };
   }
   if (typeof raw === 'object' && raw !== null) {
     const entries = Object.entries(raw);
     if (entries.length !== 1) throw invalidPolicy('Invalid Simple-Condition: Simple-Conditions must have exactly one property specified.');
     const [name, value] = entries[0]!;
-    return { kind: 'eq', field: name.toLowerCase(), value: conditionValue(value) };
+    if (typeof value !== 'string') throw invalidPolicy('Invalid Simple-Condition: value must be a string.');
+    return { kind: 'eq', field: name.toLowerCase(), name, value };
   }
   throw invalidPolicy('Invalid Condition: a condition must be an object or an array.');
 }
@@ -84,10 +87,11 @@ export function parsePolicy(base64: string): PostPolicy {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw invalidPolicy('Invalid JSON.');
   const { expiration, conditions } = doc as Record<string, unknown>;
   if (expiration === undefined) throw invalidPolicy('Policy missing expiration.');
-  const expires = typeof expiration === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(expiration) ? new Date(expiration) : undefined;
+  // ISO 8601 in GMT, as S3 wants it: a date-time without the Z is refused, not read as local time.
+  const expires = typeof expiration === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(expiration) ? new Date(expiration) : undefined;
   if (expires === undefined || Number.isNaN(expires.getTime())) throw invalidPolicy(`Invalid 'expiration' value: '${String(expiration)}'`);
   if (conditions === undefined) throw invalidPolicy('Policy missing conditions.');
-  if (!Array.isArray(conditions)) throw invalidPolicy('Invalid conditions: it must be a list.');
+  if (!Array.isArray(conditions)) throw invalidPolicy('Invalid \'conditions\' value: must be a List.');
   return { expiration: expires, conditions: conditions.map(parseCondition) };
 }
 
@@ -116,7 +120,7 @@ export async function authenticateForm(fields: ReadonlyMap<string, string>, look
       throw new S3Error('InvalidArgument', `POST form x-amz-algorithm only supports "${ALGORITHM}"`, { ArgumentName: 'x-amz-algorithm', ArgumentValue: algorithm });
     }
     const cred = parseCredential(credential);
-    if ('error' in cred) throw new S3Error('InvalidArgument', `Error parsing the X-Amz-Credential parameter; ${cred.error}`, { ArgumentName: 'x-amz-credential', ArgumentValue: credential });
+    if ('error' in cred) throw new S3Error('InvalidArgument', cred.error, { ArgumentName: 'X-Amz-Credential', ArgumentValue: credential });
     const date = parseAmzDate(amzDate);
     if (date === undefined || cred.date !== amzDate.slice(0, 8)) {
       throw new S3Error('InvalidArgument', 'x-amz-date must be in the ISO8601 Long Format and on the day of the credential', { ArgumentName: 'x-amz-date', ArgumentValue: amzDate });
@@ -144,7 +148,7 @@ export async function authenticateForm(fields: ReadonlyMap<string, string>, look
 }
 
 function describe(c: Extract<PolicyCondition, { kind: 'eq' | 'starts-with' }>): string {
-  return `[${JSON.stringify(c.kind)}, ${JSON.stringify(`$${c.field}`)}, ${JSON.stringify(c.value)}]`;
+  return `[${JSON.stringify(c.kind)}, ${JSON.stringify(`$${c.name}`)}, ${JSON.stringify(c.value)}]`;
 }
 
 function holds(c: Extract<PolicyCondition, { kind: 'eq' | 'starts-with' }>, actual: string): boolean {
@@ -157,11 +161,14 @@ function holds(c: Extract<PolicyCondition, { kind: 'eq' | 'starts-with' }>, actu
 /**
  * Checks a form against its policy: not expired, every eq / starts-with
  * condition holds (`bucket` is the addressed bucket, `key` the key after
- * ${filename} substitution), and every field is named by a condition.
- * Returns the content-length-range to enforce on the file, if any.
+ * ${filename} substitution; a field the form does not send fails even
+ * starts-with ""), and every input, the bucket included, is named by a
+ * condition. Returns the content-length-range to enforce on the file, if any.
  */
 export function checkPolicy(policy: PostPolicy, fields: ReadonlyMap<string, string>, bucket: string, key: string, now: Date): { min: number; max: number } | undefined {
   if (now.getTime() > policy.expiration.getTime()) throw new S3Error('AccessDenied', 'Invalid according to Policy: Policy expired.');
+  // The addressed bucket and the substituted key win over same-named form fields; the bucket is listed first.
+  const inputs = new Map<string, string>([['bucket', bucket], ...fields]).set('bucket', bucket).set('key', key);
   const named = new Set<string>();
   let range: { min: number; max: number } | undefined;
   for (const c of policy.conditions) {
@@ -170,10 +177,10 @@ export function checkPolicy(policy: PostPolicy, fields: ReadonlyMap<string, stri
       continue;
     }
     named.add(c.field);
-    const actual = c.field === 'bucket' ? bucket : c.field === 'key' ? key : fields.get(c.field) ?? '';
-    if (!holds(c, actual)) throw new S3Error('AccessDenied', `Invalid according to Policy: Policy Condition failed: ${describe(c)}`);
+    const actual = inputs.get(c.field);
+    if (actual === undefined || !holds(c, actual)) throw new S3Error('AccessDenied', `Invalid according to Policy: Policy Condition failed: ${describe(c)}`);
   }
-  const extra = [...fields.keys()].filter((f) => !UNCONDITIONED.has(f) && !f.startsWith('x-ignore-') && !named.has(f));
+  const extra = [...inputs.keys()].filter((f) => !UNCONDITIONED.has(f) && !f.startsWith('x-ignore-') && !named.has(f));
   if (extra.length > 0) throw new S3Error('AccessDenied', `Invalid according to Policy: Extra input fields: ${extra.join(', ')}`);
   return range;
 }

@@ -41,18 +41,28 @@ function encodePolicy(conditions: readonly Condition[], expiration: Date): strin
   return Buffer.from(JSON.stringify({ expiration: expiration.toISOString(), conditions })).toString('base64');
 }
 
+type SignatureField = 'x-amz-algorithm' | 'x-amz-credential' | 'x-amz-date';
+
+interface SignOptions {
+  readonly expiration?: Date;
+  readonly key?: typeof ROOT_KEY;
+  /** Values the policy's own conditions on the signature fields ask for instead of the form's. */
+  readonly policyValues?: Partial<Record<SignatureField, string>>;
+}
+
 /**
  * The signature fields of a V4 form whose policy holds `conditions` plus the
  * ones S3 wants for the signature fields themselves.
  */
-function signV4(conditions: readonly Condition[], options: { expiration?: Date; key?: typeof ROOT_KEY } = {}): Field[] {
+function signV4(conditions: readonly Condition[], options: SignOptions = {}): Field[] {
   const key = options.key ?? ROOT_KEY;
   const now = new Date();
   const date = amzDate(now);
   const credential = `${key.accessKeyId}/${date.slice(0, 8)}/us-east-1/s3/aws4_request`;
+  const own: Record<SignatureField, string> = { 'x-amz-algorithm': 'AWS4-HMAC-SHA256', 'x-amz-credential': credential, 'x-amz-date': date };
   const policy = encodePolicy([
     ...conditions,
-    { 'x-amz-algorithm': 'AWS4-HMAC-SHA256' }, { 'x-amz-credential': credential }, { 'x-amz-date': date },
+    ...Object.entries({ ...own, ...options.policyValues }).map(([name, value]) => ({ [name]: value })),
   ], options.expiration ?? new Date(now.getTime() + HOUR));
   const signingKey = hmac(hmac(hmac(hmac(`AWS4${key.secretAccessKey}`, date.slice(0, 8)), 'us-east-1'), 's3'), 'aws4_request');
   return [
@@ -62,11 +72,21 @@ function signV4(conditions: readonly Condition[], options: { expiration?: Date; 
 }
 
 function signV2(conditions: readonly Condition[]): Field[] {
-  const policy = encodePolicy(conditions, new Date(Date.now() + HOUR));
+  return signV2Document(JSON.stringify({ expiration: new Date(Date.now() + HOUR).toISOString(), conditions }));
+}
+
+/** The V2 signature fields for any policy document, readable or not. */
+function signV2Document(document: string): Field[] {
+  const policy = Buffer.from(document).toString('base64');
   return [
     ['AWSAccessKeyId', ROOT_KEY.accessKeyId], ['policy', policy],
     ['signature', createHmac('sha1', ROOT_KEY.secretAccessKey).update(policy).digest('base64')],
   ];
+}
+
+/** `fields` with the value of `name` replaced, as a form altered after signing would send it. */
+function replaced(fields: readonly Field[], name: string, value: string): Field[] {
+  return fields.map(([n, v]): Field => [n, n === name ? value : v]);
 }
 
 /** Posts a form: `fields` in order, then the file (if any), then `after` (which S3 ignores). */
@@ -78,11 +98,17 @@ async function post(target: string, fields: readonly Field[], file: FileSpec | u
   return fetch(`${server.endpoint}/${target}`, { method: 'POST', body: form, redirect: 'manual' });
 }
 
+const XML_ENTITIES: Record<string, string> = { quot: '"', apos: '\'', lt: '<', gt: '>', amp: '&' };
+
+function unescapeXml(text: string): string {
+  return text.replace(/&(quot|apos|lt|gt|amp);/g, (_, name: string) => XML_ENTITIES[name] ?? '');
+}
+
 async function assertError(response: Response, status: number, code: string, message?: string): Promise<string> {
   const body = await response.text();
   assert.equal(response.status, status, body);
   assert.equal(xmlValue(body, 'Code'), code, body);
-  if (message !== undefined) assert.equal(xmlValue(body, 'Message')?.replace(/&quot;/g, '"').replace(/&apos;/g, '\''), message);
+  if (message !== undefined) assert.equal(unescapeXml(xmlValue(body, 'Message') ?? ''), message);
   return body;
 }
 
@@ -206,35 +232,128 @@ async function highWater(pids: readonly number[]): Promise<number> {
 }
 
 describe('forms that violate their policy get S3\'s error and store nothing', () => {
-  // Built when the tests run: the bucket name is only known then.
-  const cases = (): [name: string, key: string, conditions: Condition[], extra: Field[], file: string, status: number, code: string, message: string][] => [
-    ['eq on the key', 'eq-key', [{ bucket }, ['eq', '$key', 'something-else']], [], 'x', 403, 'AccessDenied',
-      'Invalid according to Policy: Policy Condition failed: ["eq", "$key", "something-else"]'],
-    ['exact-match object form on the key', 'object-key', [{ bucket }, { key: 'other' }], [], 'x', 403, 'AccessDenied',
-      'Invalid according to Policy: Policy Condition failed: ["eq", "$key", "other"]'],
-    ['starts-with on the key', 'wrong/place', [{ bucket }, ['starts-with', '$key', 'uploads/']], [], 'x', 403, 'AccessDenied',
-      'Invalid according to Policy: Policy Condition failed: ["starts-with", "$key", "uploads/"]'],
-    ['the bucket', 'bucket-check', [{ bucket: 'another-bucket' }, { key: 'bucket-check' }], [], 'x', 403, 'AccessDenied',
-      'Invalid according to Policy: Policy Condition failed: ["eq", "$bucket", "another-bucket"]'],
-    ['starts-with on Content-Type', 'typed', [{ bucket }, { key: 'typed' }, ['starts-with', '$Content-Type', 'image/']], [['Content-Type', 'text/html']], 'x', 403,
-      'AccessDenied', 'Invalid according to Policy: Policy Condition failed: ["starts-with", "$content-type", "image/"]'],
-    ['eq on metadata', 'meta', [{ bucket }, { key: 'meta' }, ['eq', '$x-amz-meta-color', 'blue']], [['x-amz-meta-color', 'red']], 'x', 403,
-      'AccessDenied', 'Invalid according to Policy: Policy Condition failed: ["eq", "$x-amz-meta-color", "blue"]'],
-    ['a field no condition names', 'extra', [{ bucket }, { key: 'extra' }], [['x-amz-meta-note', 'hi'], ['Content-Type', 'text/plain']], 'x', 403,
-      'AccessDenied', 'Invalid according to Policy: Extra input fields: x-amz-meta-note, content-type'],
-    ['content-length-range maximum', 'too-big', [{ bucket }, { key: 'too-big' }, ['content-length-range', 0, 10]], [], 'eleven bytes', 400,
-      'EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size'],
-    ['content-length-range minimum', 'too-small', [{ bucket }, { key: 'too-small' }, ['content-length-range', 5, 10]], [], 'abc', 400,
-      'EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed size'],
+  const failed = (condition: string): string => `Invalid according to Policy: Policy Condition failed: ${condition}`;
+  interface Violation {
+    readonly name: string;
+    readonly key: string;
+    /** The policy's conditions besides the bucket's (which every case but one names) and the signature fields'. */
+    readonly conditions: readonly Condition[];
+    readonly fields?: readonly Field[];
+    readonly file?: string;
+    readonly status?: number;
+    readonly code?: string;
+    readonly message: string;
+    /** Leave the bucket condition out. */
+    readonly noBucket?: boolean;
+  }
+  const violations: readonly Violation[] = [
+    { name: 'eq on the key', key: 'eq-key', conditions: [['eq', '$key', 'something-else']], message: failed('["eq", "$key", "something-else"]') },
+    { name: 'exact-match object form on the key', key: 'object-key', conditions: [{ key: 'other' }], message: failed('["eq", "$key", "other"]') },
+    { name: 'starts-with on the key', key: 'wrong/place', conditions: [['starts-with', '$key', 'uploads/']], message: failed('["starts-with", "$key", "uploads/"]') },
+    { name: 'the bucket', key: 'bucket-check', noBucket: true, conditions: [{ bucket: 'another-bucket' }, { key: 'bucket-check' }],
+      message: failed('["eq", "$bucket", "another-bucket"]') },
+    { name: 'no condition on the bucket', key: 'no-bucket', noBucket: true, conditions: [{ key: 'no-bucket' }],
+      message: 'Invalid according to Policy: Extra input fields: bucket' },
+    { name: 'eq on acl', key: 'acl-eq', conditions: [{ key: 'acl-eq' }, { acl: 'public-read' }], fields: [['acl', 'private']],
+      message: failed('["eq", "$acl", "public-read"]') },
+    { name: 'starts-with on acl', key: 'acl-prefix', conditions: [{ key: 'acl-prefix' }, ['starts-with', '$acl', 'public-']], fields: [['acl', 'private']],
+      message: failed('["starts-with", "$acl", "public-"]') },
+    { name: 'success_action_status', key: 'status', conditions: [{ key: 'status' }, { success_action_status: '201' }], fields: [['success_action_status', '200']],
+      message: failed('["eq", "$success_action_status", "201"]') },
+    { name: 'starts-with on success_action_redirect', key: 'redirect', conditions: [{ key: 'redirect' }, ['starts-with', '$success_action_redirect', 'https://app.example.com/']],
+      fields: [['success_action_redirect', 'https://evil.example.com/done']], message: failed('["starts-with", "$success_action_redirect", "https://app.example.com/"]') },
+    { name: 'eq on the legacy redirect', key: 'legacy-redirect', conditions: [{ key: 'legacy-redirect' }, { redirect: 'https://app.example.com/done' }],
+      fields: [['redirect', 'https://app.example.com/elsewhere']], message: failed('["eq", "$redirect", "https://app.example.com/done"]') },
+    { name: 'eq on a field the form does not send', key: 'unsent', conditions: [{ key: 'unsent' }, ['eq', '$x-amz-meta-owner', 'alice']],
+      message: failed('["eq", "$x-amz-meta-owner", "alice"]') },
+    { name: 'starts-with "" on a field the form does not send', key: 'unsent-any', conditions: [{ key: 'unsent-any' }, ['starts-with', '$Content-Type', '']],
+      message: failed('["starts-with", "$Content-Type", ""]') },
+    { name: 'starts-with on Content-Type', key: 'typed', conditions: [{ key: 'typed' }, ['starts-with', '$Content-Type', 'image/']], fields: [['Content-Type', 'text/html']],
+      message: failed('["starts-with", "$Content-Type", "image/"]') },
+    { name: 'eq on Content-Type', key: 'typed-eq', conditions: [{ key: 'typed-eq' }, { 'Content-Type': 'image/png' }], fields: [['Content-Type', 'image/gif']],
+      message: failed('["eq", "$Content-Type", "image/png"]') },
+    { name: 'eq on Cache-Control', key: 'cached', conditions: [{ key: 'cached' }, ['eq', '$Cache-Control', 'max-age=60']], fields: [['Cache-Control', 'no-cache']],
+      message: failed('["eq", "$Cache-Control", "max-age=60"]') },
+    { name: 'eq on Content-Disposition', key: 'disposed', conditions: [{ key: 'disposed' }, ['eq', '$Content-Disposition', 'attachment']],
+      fields: [['Content-Disposition', 'inline']], message: failed('["eq", "$Content-Disposition", "attachment"]') },
+    { name: 'eq on Content-Encoding', key: 'encoded', conditions: [{ key: 'encoded' }, { 'Content-Encoding': 'gzip' }], fields: [['Content-Encoding', 'identity']],
+      message: failed('["eq", "$Content-Encoding", "gzip"]') },
+    { name: 'eq on Expires', key: 'expiring', conditions: [{ key: 'expiring' }, ['eq', '$Expires', 'Thu, 01 Jan 2037 00:00:00 GMT']],
+      fields: [['Expires', 'Fri, 02 Jan 2037 00:00:00 GMT']], message: failed('["eq", "$Expires", "Thu, 01 Jan 2037 00:00:00 GMT"]') },
+    { name: 'eq on metadata', key: 'meta', conditions: [{ key: 'meta' }, ['eq', '$x-amz-meta-color', 'blue']], fields: [['x-amz-meta-color', 'red']],
+      message: failed('["eq", "$x-amz-meta-color", "blue"]') },
+    { name: 'starts-with on metadata', key: 'meta-prefix', conditions: [{ key: 'meta-prefix' }, ['starts-with', '$x-amz-meta-path', 'allowed/']],
+      fields: [['x-amz-meta-path', 'forbidden/file']], message: failed('["starts-with", "$x-amz-meta-path", "allowed/"]') },
+    { name: 'eq on x-amz-storage-class', key: 'classed', conditions: [{ key: 'classed' }, { 'x-amz-storage-class': 'STANDARD' }],
+      fields: [['x-amz-storage-class', 'STANDARD_IA']], message: failed('["eq", "$x-amz-storage-class", "STANDARD"]') },
+    { name: 'a field no condition names', key: 'extra', conditions: [{ key: 'extra' }], fields: [['x-amz-meta-note', 'hi'], ['Content-Type', 'text/plain']],
+      message: 'Invalid according to Policy: Extra input fields: x-amz-meta-note, content-type' },
+    { name: 'content-length-range maximum', key: 'too-big', conditions: [{ key: 'too-big' }, ['content-length-range', 0, 10]], file: 'eleven bytes',
+      status: 400, code: 'EntityTooLarge', message: 'Your proposed upload exceeds the maximum allowed size' },
+    { name: 'content-length-range minimum', key: 'too-small', conditions: [{ key: 'too-small' }, ['content-length-range', 5, 10]], file: 'abc',
+      status: 400, code: 'EntityTooSmall', message: 'Your proposed upload is smaller than the minimum allowed size' },
   ];
-  for (const [index, [name]] of cases().entries()) {
-    test(name, async () => {
-      const [, key, conditions, extra, file, status, code, message] = cases()[index]!;
-      const response = await post(bucket, [['key', key], ...extra, ...signV4(conditions)], { content: file });
-      await assertError(response, status, code, message);
-      await assertAbsent(key);
+  for (const v of violations) {
+    test(v.name, async () => {
+      const conditions = v.noBucket ? v.conditions : [{ bucket }, ...v.conditions];
+      const response = await post(bucket, [['key', v.key], ...(v.fields ?? []), ...signV4(conditions)], { content: v.file ?? 'x' });
+      await assertError(response, v.status ?? 403, v.code ?? 'AccessDenied', v.message);
+      await assertAbsent(v.key);
     });
   }
+
+  test('the key is checked once ${filename} is substituted', async () => {
+    const exact: Field[] = [['key', 'uploads/${filename}'], ...signV4([{ bucket }, { key: 'uploads/${filename}' }])];
+    await assertError(await post(bucket, exact, { content: 'x', filename: 'denied.png' }), 403, 'AccessDenied', failed('["eq", "$key", "uploads/${filename}"]'));
+    const prefixed: Field[] = [['key', '${filename}'], ...signV4([{ bucket }, ['starts-with', '$key', 'images/']])];
+    await assertError(await post(bucket, prefixed, { content: 'x', filename: 'denied.png' }), 403, 'AccessDenied', failed('["starts-with", "$key", "images/"]'));
+    await assertAbsent('uploads/denied.png');
+    await assertAbsent('uploads/${filename}');
+    await assertAbsent('denied.png');
+  });
+
+  test('a V2-signed form that breaks its policy', async () => {
+    const typed: Field[] = [['key', 'v2/typed'], ['Content-Type', 'text/html'], ...signV2([{ bucket }, { key: 'v2/typed' }, ['starts-with', '$Content-Type', 'image/']])];
+    await assertError(await post(bucket, typed, { content: 'x' }), 403, 'AccessDenied', failed('["starts-with", "$Content-Type", "image/"]'));
+    const big: Field[] = [['key', 'v2/big'], ...signV2([{ bucket }, { key: 'v2/big' }, ['content-length-range', 0, 3]])];
+    await assertError(await post(bucket, big, { content: 'four' }), 400, 'EntityTooLarge');
+    await assertAbsent('v2/typed');
+    await assertAbsent('v2/big');
+  });
+
+  test('an acl the policy allows but S3 has no canned ACL by that name', async () => {
+    const fields: Field[] = [['key', 'bad-acl'], ['acl', 'world-readable'], ...signV4([{ bucket }, { key: 'bad-acl' }, { acl: 'world-readable' }])];
+    await assertError(await post(bucket, fields, { content: 'x' }), 400, 'InvalidArgument');
+    await assertAbsent('bad-acl');
+  });
+
+  test('the policy\'s conditions on x-amz-date and x-amz-credential', async () => {
+    const dated: Field[] = [['key', 'dated'], ...signV4([{ bucket }, { key: 'dated' }], { policyValues: { 'x-amz-date': '20000101T000000Z' } })];
+    await assertError(await post(bucket, dated, { content: 'x' }), 403, 'AccessDenied', failed('["eq", "$x-amz-date", "20000101T000000Z"]'));
+    const someone = 'AKIDSOMEONEELSE00000/20000101/us-east-1/s3/aws4_request';
+    const credited: Field[] = [['key', 'dated'], ...signV4([{ bucket }, { key: 'dated' }], { policyValues: { 'x-amz-credential': someone } })];
+    await assertError(await post(bucket, credited, { content: 'x' }), 403, 'AccessDenied', failed(`["eq", "$x-amz-credential", "${someone}"]`));
+    await assertAbsent('dated');
+  });
+
+  test('V4 signature fields S3 cannot use', async () => {
+    const day = amzDate(new Date()).slice(0, 8);
+    const credential = (scope: string): string => `${ROOT_KEY.accessKeyId}/${scope}`;
+    const cases: [field: SignatureField, value: string, message?: string][] = [
+      ['x-amz-algorithm', 'AWS4-HMAC-SHA512'],
+      ['x-amz-credential', 'malformed-no-slashes', 'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".'],
+      ['x-amz-credential', credential(`${day}/us-east-1/ec2/aws4_request`), 'incorrect service "ec2". This endpoint belongs to "s3".'],
+      ['x-amz-credential', credential(`${day}/us-east-1/s3/aws4_reqest`), 'incorrect terminal "aws4_reqest". This endpoint uses "aws4_request".'],
+      // Not the day of x-amz-date.
+      ['x-amz-credential', credential('20000101/us-east-1/s3/aws4_request')],
+      ['x-amz-date', new Date().toISOString()],
+    ];
+    for (const [field, value, message] of cases) {
+      const fields = replaced([['key', 'v4-fields'], ...signV4([{ bucket }, { key: 'v4-fields' }])], field, value);
+      await assertError(await post(bucket, fields, { content: 'x' }), 400, 'InvalidArgument', message);
+    }
+    await assertAbsent('v4-fields');
+  });
 
   test('an expired policy', async () => {
     const fields: Field[] = [['key', 'expired'], ...signV4([{ bucket }, { key: 'expired' }], { expiration: new Date(Date.now() - 60_000) })];
@@ -257,21 +376,28 @@ describe('forms that violate their policy get S3\'s error and store nothing', ()
   });
 
   test('policy documents S3 cannot read', async () => {
-    const sign = (document: string): Field[] => {
-      const policy = Buffer.from(document).toString('base64');
-      return [['AWSAccessKeyId', ROOT_KEY.accessKeyId], ['policy', policy],
-        ['signature', createHmac('sha1', ROOT_KEY.secretAccessKey).update(policy).digest('base64')]];
-    };
     const expiration = new Date(Date.now() + HOUR).toISOString();
-    await assertError(await post(bucket, [['key', 'doc'], ...sign('{not json')], { content: 'x' }), 400, 'InvalidPolicyDocument', 'Invalid Policy: Invalid JSON.');
-    await assertError(await post(bucket, [['key', 'doc'], ...sign('{"conditions": []}')], { content: 'x' }), 400, 'InvalidPolicyDocument',
-      'Invalid Policy: Policy missing expiration.');
-    await assertError(await post(bucket, [['key', 'doc'], ...sign(`{"expiration": "${expiration}"}`)], { content: 'x' }), 400, 'InvalidPolicyDocument',
-      'Invalid Policy: Policy missing conditions.');
-    await assertError(await post(bucket, [['key', 'doc'], ...sign(`{"expiration": "${expiration}", "conditions": [["ends-with", "$key", "c"]]}`)], { content: 'x' }),
-      400, 'InvalidPolicyDocument');
-    await assertError(await post(bucket, [['key', 'doc'], ...sign(`{"expiration": "${expiration}", "conditions": [{"key": "doc", "acl": "private"}]}`)], { content: 'x' }),
-      400, 'InvalidPolicyDocument', 'Invalid Policy: Invalid Simple-Condition: Simple-Conditions must have exactly one property specified.');
+    const withConditions = (conditions: string): string => `{"expiration": "${expiration}", "conditions": ${conditions}}`;
+    const documents: [document: string, message?: string][] = [
+      ['{not json', 'Invalid Policy: Invalid JSON.'],
+      ['{"conditions": []}', 'Invalid Policy: Policy missing expiration.'],
+      // No Z: not a time in GMT.
+      ['{"expiration": "2037-01-01T00:00:00.000", "conditions": []}', 'Invalid Policy: Invalid \'expiration\' value: \'2037-01-01T00:00:00.000\''],
+      ['{"expiration": "tomorrow", "conditions": []}', 'Invalid Policy: Invalid \'expiration\' value: \'tomorrow\''],
+      [`{"expiration": "${expiration}"}`, 'Invalid Policy: Policy missing conditions.'],
+      [withConditions('{"key": "doc"}'), 'Invalid Policy: Invalid \'conditions\' value: must be a List.'],
+      [withConditions('[["ends-with", "$key", "c"]]')],
+      [withConditions('[true]')],
+      [withConditions('[{"key": "doc", "acl": "private"}]'), 'Invalid Policy: Invalid Simple-Condition: Simple-Conditions must have exactly one property specified.'],
+      [withConditions('[{"success_action_status": 201}]'), 'Invalid Policy: Invalid Simple-Condition: value must be a string.'],
+      [withConditions('[["content-length-range", 0.5, 10]]')],
+      [withConditions('[["content-length-range", "ten", 100]]')],
+      [withConditions('[["content-length-range", -1, 0]]')],
+      [withConditions('[["content-length-range", 0]]')],
+    ];
+    for (const [document, message] of documents) {
+      await assertError(await post(bucket, [['key', 'doc'], ...signV2Document(document)], { content: 'x' }), 400, 'InvalidPolicyDocument', message);
+    }
     await assertAbsent('doc');
   });
 

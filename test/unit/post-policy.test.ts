@@ -17,8 +17,26 @@ test('field names are case-insensitive; bucket and key come from the request', (
 test('starts-with "" allows any value, and a Content-Type list must match in every entry', () => {
   const p = policy([{ bucket: 'b' }, { key: 'k' }, ['starts-with', '$x-amz-meta-note', ''], ['starts-with', '$content-type', 'image/']]);
   assert.equal(checkPolicy(p, new Map([['key', 'k'], ['x-amz-meta-note', 'anything'], ['content-type', 'image/png, image/gif']]), 'b', 'k', NOW), undefined);
-  assert.throws(() => checkPolicy(p, new Map([['key', 'k'], ['content-type', 'image/png, text/html']]), 'b', 'k', NOW), {
+  assert.throws(() => checkPolicy(p, new Map([['key', 'k'], ['x-amz-meta-note', ''], ['content-type', 'image/png, text/html']]), 'b', 'k', NOW), {
     message: 'Invalid according to Policy: Policy Condition failed: ["starts-with", "$content-type", "image/"]',
+  });
+});
+
+test('a condition on a field the form does not send fails, even starts-with ""; the message spells the field as the policy does', () => {
+  const p = policy([{ bucket: 'b' }, { key: 'k' }, ['starts-with', '$Content-Type', '']]);
+  assert.equal(checkPolicy(p, new Map([['key', 'k'], ['content-type', '']]), 'b', 'k', NOW), undefined);
+  assert.throws(() => checkPolicy(p, new Map([['key', 'k']]), 'b', 'k', NOW), {
+    code: 'AccessDenied', message: 'Invalid according to Policy: Policy Condition failed: ["starts-with", "$Content-Type", ""]',
+  });
+});
+
+test('the bucket is an input: a policy must name it', () => {
+  assert.throws(() => checkPolicy(policy([{ key: 'k' }]), new Map([['key', 'k']]), 'b', 'k', NOW), {
+    code: 'AccessDenied', message: 'Invalid according to Policy: Extra input fields: bucket',
+  });
+  // A form field named bucket does not stand in for the addressed bucket.
+  assert.throws(() => checkPolicy(policy([{ bucket: 'other' }, { key: 'k' }]), new Map([['bucket', 'other'], ['key', 'k']]), 'b', 'k', NOW), {
+    message: 'Invalid according to Policy: Policy Condition failed: ["eq", "$bucket", "other"]',
   });
 });
 
@@ -37,4 +55,14 @@ test('expiry and unreadable documents', () => {
   assert.throws(() => parsePolicy(encode({ expiration: '2026-01-01T13:00:00Z', conditions: [['content-length-range', -1, 5]] })), { code: 'InvalidPolicyDocument' });
   assert.throws(() => parsePolicy(encode({ expiration: '2026-01-01T13:00:00Z', conditions: [['eq', 'key', 'k']] })), { code: 'InvalidPolicyDocument' });
   assert.throws(() => parsePolicy(encode([1, 2])), { message: 'Invalid Policy: Invalid JSON.' });
+  // Without the Z the date-time is not GMT: S3 refuses it rather than read it as local time.
+  assert.throws(() => parsePolicy(encode({ expiration: '2026-01-01T13:00:00.000', conditions: [] })), {
+    message: 'Invalid Policy: Invalid \'expiration\' value: \'2026-01-01T13:00:00.000\'',
+  });
+  assert.throws(() => parsePolicy(encode({ expiration: '2026-01-01T13:00:00Z', conditions: { bucket: 'b' } })), {
+    message: 'Invalid Policy: Invalid \'conditions\' value: must be a List.',
+  });
+  assert.throws(() => parsePolicy(encode({ expiration: '2026-01-01T13:00:00Z', conditions: [{ success_action_status: 201 }] })), {
+    message: 'Invalid Policy: Invalid Simple-Condition: value must be a string.',
+  });
 });
