@@ -59,7 +59,8 @@ export async function copyObject(ctx: RequestContext): Promise<void> {
   if (directive !== 'COPY' && directive !== 'REPLACE') {
     throw new S3Error('InvalidArgument', 'Unknown metadata directive.', { ArgumentName: 'x-amz-metadata-directive', ArgumentValue: directive });
   }
-  const storageClass = headers['x-amz-storage-class'] !== undefined ? storageClassFrom(headers) : source.storageClass;
+  // As in S3, a copy is STANDARD unless the request names a class; the source's class is not carried over.
+  const storageClass = storageClassFrom(headers);
   const checksumAlgorithm = checksumRequestFrom(headers)?.algorithm ?? source.checksum?.algorithm;
   const sameObject = source.bucket === bucket.name && source.key === key;
   if (sameObject && directive === 'COPY' && headers['x-amz-storage-class'] === undefined && checksumAlgorithm === source.checksum?.algorithm) {

@@ -1,21 +1,22 @@
 /**
- * Archiving moves bytes out of hot storage: after a GLACIER transition an
- * object's bytes are in no hot blob file and no SQLite row, only in the cold
- * folder, and a restore brings them back. The lifecycle worker resumes after
- * SIGKILL mid-pass without losing or double-processing objects.
+ * Archiving moves bytes out of hot storage: after a GLACIER or DEEP_ARCHIVE
+ * transition an object's bytes are in no hot blob file and no SQLite row, only
+ * in the cold folder, and a restore brings them back. Passes, and a pass
+ * resumed after SIGKILL, process each object exactly once, as the worker's
+ * counters and the cold folder show.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import Database from 'better-sqlite3';
 import {
   CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutBucketLifecycleConfigurationCommand,
   PutObjectCommand, RestoreObjectCommand, type S3Client,
 } from '@aws-sdk/client-s3';
 import { s3Client, startServer } from './harness.js';
-import { bodyBytes, patternBytes, walk } from './s3-helpers.js';
+import { fileCount, filesUnder, lifecycleCounts, midnightUtc, putAll, readMetadata, storageClassesOf } from './lifecycle-helpers.js';
+import { bodyBytes, patternBytes, rejectsWith } from './s3-helpers.js';
 
 const FAST = ['--lifecycle-day-seconds', '0.2', '--gc-grace', '0'];
 
@@ -27,37 +28,6 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
-}
-
-/** Contents of every file under a folder. */
-function filesUnder(dir: string): Buffer[] {
-  if (!existsSync(dir)) return [];
-  return walk(dir).map((rel) => join(dir, rel)).filter((p) => statSync(p).isFile()).map((p) => readFileSync(p));
-}
-
-function fileCount(dir: string): number {
-  if (!existsSync(dir)) return 0;
-  let n = 0;
-  for (const folder of readdirSync(dir)) n += readdirSync(join(dir, folder)).length;
-  return n;
-}
-
-function readMetadata<T>(dataDir: string, read: (db: Database.Database) => T): T {
-  const db = new Database(join(dataDir, 'metadata.sqlite'), { readonly: true, fileMustExist: true });
-  try {
-    return read(db);
-  } finally {
-    db.close();
-  }
-}
-
-async function putAll(s3: S3Client, bucket: string, objects: ReadonlyMap<string, Buffer>, concurrency = 16): Promise<void> {
-  const queue = [...objects];
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    for (let next = queue.shift(); next; next = queue.shift()) {
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: next[0], Body: next[1] }));
-    }
-  }));
 }
 
 async function archiveEverything(s3: S3Client, bucket: string): Promise<void> {
@@ -119,6 +89,114 @@ test('archived bytes leave hot storage (blob files and inline rows) for --cold-d
   }
 });
 
+test('a DEEP_ARCHIVE transition moves the bytes to one cold file each, and a Bulk restore brings them back', async () => {
+  // Only the Bulk tier completes within the test (5 full days' seconds: one second with 0.2-second days).
+  const never = String(10 ** 9);
+  const server = await startServer({
+    args: [...FAST, '--lifecycle-interval', '0.1', '--restore-bulk-seconds', String(5 * 86_400), '--restore-standard-seconds', never, '--restore-expedited-seconds', never],
+  });
+  const s3 = s3Client(server);
+  try {
+    const bucket = 'deep-archive';
+    const objects = new Map([['deep/big', patternBytes(100 * 1024, 21)], ['deep/small', patternBytes(1024, 22)], ['hot', patternBytes(60 * 1024, 23)]]);
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    await putAll(s3, bucket, objects);
+    await s3.send(new PutBucketLifecycleConfigurationCommand({
+      Bucket: bucket,
+      LifecycleConfiguration: { Rules: [{ ID: 'deep', Status: 'Enabled', Filter: { Prefix: 'deep/' }, Transitions: [{ Days: 1, StorageClass: 'DEEP_ARCHIVE' }] }] },
+    }));
+    const coldDir = join(server.dataDir, 'cold');
+    const hotDir = join(server.dataDir, 'blobs');
+    const big = objects.get('deep/big')!;
+    await waitFor('the archived bytes to leave hot storage', () =>
+      (fileCount(coldDir) === 2 && !filesUnder(hotDir).some((f) => f.includes(big.subarray(0, 4096))) ? true : undefined));
+    const cold = filesUnder(coldDir);
+    assert.ok(cold.some((f) => f.equals(big)) && cold.some((f) => f.equals(objects.get('deep/small')!)), 'each cold file holds its object\'s bytes');
+    assert.ok(filesUnder(hotDir).some((f) => f.equals(objects.get('hot')!)), 'the object under no rule stays in hot storage');
+    const small = readMetadata(server.dataDir, (db) => db.prepare('SELECT inline FROM objects WHERE key = ?').get('deep/small') as { inline: Buffer | null });
+    assert.equal(small.inline, null);
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+    assert.deepEqual(listed.Contents?.map((o) => [o.Key, o.StorageClass]), [['deep/big', 'DEEP_ARCHIVE'], ['deep/small', 'DEEP_ARCHIVE'], ['hot', 'STANDARD']]);
+    await rejectsWith(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'deep/big' })), 'InvalidObjectState', 403);
+
+    for (const key of ['deep/big', 'deep/small']) {
+      const started = await s3.send(new RestoreObjectCommand({ Bucket: bucket, Key: key, RestoreRequest: { Days: 100, GlacierJobParameters: { Tier: 'Bulk' } } }));
+      assert.equal(started.$metadata.httpStatusCode, 202);
+      assert.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).Restore, 'ongoing-request="true"');
+    }
+    for (const key of ['deep/big', 'deep/small']) {
+      await waitFor(`${key} restored`, async () =>
+        (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).Restore?.startsWith('ongoing-request="false"') || undefined);
+      const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      assert.equal(got.StorageClass, 'DEEP_ARCHIVE');
+      assert.ok((await bodyBytes(got.Body)).equals(objects.get(key)!), key);
+    }
+    // The restored copies are hot; the archive keeps its one cold file per object.
+    assert.ok(filesUnder(hotDir).some((f) => f.equals(big)));
+    assert.equal(fileCount(coldDir), 2);
+    const counts = await lifecycleCounts(server);
+    assert.equal(counts.transitions('DEEP_ARCHIVE'), 2);
+    assert.equal(counts.archived, 2);
+  } finally {
+    s3.destroy();
+    await server.stop();
+  }
+});
+
+test('after passes over a bucket, the counters and the cold folder count each object exactly once', async () => {
+  const server = await startServer({ args: [...FAST, '--lifecycle-interval', '0.1'] });
+  const s3 = s3Client(server);
+  try {
+    const bucket = 'count-once';
+    const objects = new Map<string, Buffer>();
+    const add = (prefix: string, n: number, seed: number): void => {
+      for (let i = 0; i < n; i++) objects.set(`${prefix}${String(i).padStart(3, '0')}`, patternBytes(i % 10 === 0 ? 30 * 1024 : 500, seed + i));
+    };
+    add('arc/', 150, 1000);
+    add('exp/', 120, 2000);
+    add('ir/', 60, 3000);
+    add('keep/', 20, 4000);
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    await putAll(s3, bucket, objects);
+    await s3.send(new PutBucketLifecycleConfigurationCommand({
+      Bucket: bucket,
+      LifecycleConfiguration: {
+        Rules: [
+          { ID: 'arc', Status: 'Enabled', Filter: { Prefix: 'arc/' }, Transitions: [{ Days: 0, StorageClass: 'GLACIER' }] },
+          { ID: 'exp', Status: 'Enabled', Filter: { Prefix: 'exp/' }, Expiration: { Date: midnightUtc(-1) } },
+          { ID: 'ir', Status: 'Enabled', Filter: { Prefix: 'ir/' }, Transitions: [{ Days: 0, StorageClass: 'GLACIER_IR' }] },
+        ],
+      },
+    }));
+    const expected = { glacier: 150, archived: 150, expirations: 120, glacierIr: 60 };
+    const countsOf = async (): Promise<typeof expected> => {
+      const c = await lifecycleCounts(server);
+      return { glacier: c.transitions('GLACIER'), archived: c.archived, expirations: c.expirations, glacierIr: c.transitions('GLACIER_IR') };
+    };
+    await waitFor('the rules to have acted on every object', async () => {
+      const now = await countsOf();
+      return (Object.keys(expected) as (keyof typeof expected)[]).every((k) => now[k] >= expected[k]) ? true : undefined;
+    });
+    // Five more lifecycle days, each with a pass over the bucket, change nothing.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.deepEqual(await countsOf(), expected);
+
+    const coldDir = join(server.dataDir, 'cold');
+    assert.equal(fileCount(coldDir), 150, 'one cold file per archived object');
+    const cold = filesUnder(coldDir).map((f) => f.toString('base64')).sort();
+    const archivedBytes = [...objects].filter(([k]) => k.startsWith('arc/')).map(([, b]) => b.toString('base64')).sort();
+    assert.deepEqual(cold, archivedBytes);
+    const classes = await storageClassesOf(s3, bucket);
+    for (const key of objects.keys()) {
+      const want = key.startsWith('arc/') ? 'GLACIER' : key.startsWith('ir/') ? 'GLACIER_IR' : key.startsWith('keep/') ? 'STANDARD' : undefined;
+      assert.equal(classes.get(key), want, key);
+    }
+  } finally {
+    s3.destroy();
+    await server.stop();
+  }
+});
+
 test('the lifecycle worker resumes after SIGKILL mid-pass: every object archived exactly once, bytes intact', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'cairn-lc-kill-'));
   const coldDir = join(dataDir, 'cold');
@@ -139,10 +217,17 @@ test('the lifecycle worker resumes after SIGKILL mid-pass: every object archived
     // The next start runs a pass at once; it is killed part-way through.
     const doomed = await startServer({ dataDir, args: [...FAST, '--lifecycle-interval', '3600'] });
     const atKill = await waitFor('the pass to get going', () => (fileCount(coldDir) >= 20 ? fileCount(coldDir) : undefined), 20_000, 5);
+    const countedBeforeKill = await lifecycleCounts(doomed);
     await doomed.kill();
     assert.ok(atKill < objects.size, `killed mid-pass (${atKill} of ${objects.size} archived)`);
     const cursor = readMetadata(dataDir, (db) => db.prepare('SELECT bucket, key FROM lifecycle_cursor').get() as { bucket: string; key: string } | undefined);
     assert.equal(cursor?.bucket, bucket, 'the pass left its cursor');
+    // What the killed life did, as committed; its counters (lost with it) counted no more than that.
+    const doneAtKill = readMetadata(dataDir, (db) => db.prepare(
+      "SELECT sum(storage_class = 'GLACIER') AS transitioned, sum(cold IS NOT NULL) AS archived FROM objects").get() as { transitioned: number; archived: number });
+    assert.ok(doneAtKill.archived < objects.size && doneAtKill.transitioned < objects.size, `killed mid-pass: ${JSON.stringify(doneAtKill)}`);
+    assert.ok(countedBeforeKill.transitions('GLACIER') <= doneAtKill.transitioned, 'transitions counted before the kill were committed');
+    assert.ok(countedBeforeKill.archived <= doneAtKill.archived, 'archives counted before the kill were committed');
 
     const resumed = await startServer({ dataDir, args: [...FAST, '--lifecycle-interval', '0.1'] });
     try {
@@ -167,6 +252,20 @@ test('the lifecycle worker resumes after SIGKILL mid-pass: every object archived
       assert.ok(listed.Contents!.every((o) => o.StorageClass === 'GLACIER'));
       await waitFor('the pass to finish and clear its cursor', () =>
         readMetadata(dataDir, (db) => db.prepare('SELECT 1 FROM lifecycle_cursor').get() === undefined || undefined));
+      // The second life did only what the first had not: over both lives, each object moved and was archived once.
+      const expected = { transitions: objects.size - doneAtKill.transitioned, archived: objects.size - doneAtKill.archived };
+      const countsOf = async (): Promise<typeof expected> => {
+        const counts = await lifecycleCounts(resumed);
+        return { transitions: counts.transitions('GLACIER'), archived: counts.archived };
+      };
+      await waitFor('the counters to catch up', async () => {
+        const now = await countsOf();
+        return now.transitions >= expected.transitions && now.archived >= expected.archived ? true : undefined;
+      });
+      // Several more lifecycle days (and passes) later, nothing was counted again.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      assert.deepEqual(await countsOf(), expected);
+      assert.equal(fileCount(coldDir), objects.size, 'one cold file per object');
     } finally {
       await resumed.stop();
     }

@@ -1,0 +1,82 @@
+/**
+ * Helpers for the lifecycle tests: filling and listing a bucket, lifecycle
+ * Dates, reading the cold and hot
+ * folders and the SQLite metadata of a server's data folder, and the lifecycle
+ * counters on its admin port.
+ */
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { RunningServer } from './harness.js';
+import { adminUrl, fetchText, sample } from './production-helpers.js';
+import { walk } from './s3-helpers.js';
+
+/** PUTs every object, `concurrency` at a time. */
+export async function putAll(s3: S3Client, bucket: string, objects: ReadonlyMap<string, Buffer>, concurrency = 16): Promise<void> {
+  const queue = [...objects];
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: next[0], Body: next[1] }));
+    }
+  }));
+}
+
+/** Every key of a bucket with its storage class, over as many pages as it takes. */
+export async function storageClassesOf(s3: S3Client, bucket: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+    for (const o of page.Contents ?? []) out.set(o.Key!, o.StorageClass!);
+    token = page.NextContinuationToken;
+  } while (token !== undefined);
+  return out;
+}
+
+/** Midnight UTC `days` days from today's (negative: in the past), as lifecycle Dates must be. */
+export function midnightUtc(days: number): Date {
+  const dayMs = 86_400_000;
+  return new Date((Math.floor(Date.now() / dayMs) + days) * dayMs);
+}
+
+/** Contents of every file under a folder. */
+export function filesUnder(dir: string): Buffer[] {
+  if (!existsSync(dir)) return [];
+  return walk(dir).map((rel) => join(dir, rel)).filter((p) => statSync(p).isFile()).map((p) => readFileSync(p));
+}
+
+/** Files in a fanned-out folder (cold or hot blobs: one level of sub-folders). */
+export function fileCount(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  let n = 0;
+  for (const folder of readdirSync(dir)) n += readdirSync(join(dir, folder)).length;
+  return n;
+}
+
+/** Reads a (possibly running) server's SQLite metadata through a read-only connection of its own. */
+export function readMetadata<T>(dataDir: string, read: (db: Database.Database) => T): T {
+  const db = new Database(join(dataDir, 'metadata.sqlite'), { readonly: true, fileMustExist: true });
+  try {
+    return read(db);
+  } finally {
+    db.close();
+  }
+}
+
+/** The lifecycle worker's counters as the admin port's /metrics shows them; a counter never incremented is 0. */
+export interface LifecycleCounts {
+  transitions(storageClass: string): number;
+  readonly archived: number;
+  readonly expirations: number;
+}
+
+export async function lifecycleCounts(server: RunningServer): Promise<LifecycleCounts> {
+  const { status, body } = await fetchText(`${adminUrl(server)}/metrics`);
+  if (status !== 200) throw new Error(`/metrics answered ${status}`);
+  return {
+    transitions: (storageClass) => sample(body, 'cairn_lifecycle_transitions_total', { storage_class: storageClass }) ?? 0,
+    archived: sample(body, 'cairn_lifecycle_archived_total') ?? 0,
+    expirations: sample(body, 'cairn_lifecycle_expirations_total') ?? 0,
+  };
+}
