@@ -88,6 +88,13 @@ export function childrenOf(node: ParsedXml | ParsedXml[] | undefined, name: stri
   return Array.isArray(child) ? child : [child];
 }
 
+/** Whether an element holds only child elements named in `known` (whitespace between them aside). */
+export function onlyKnownChildren(node: ParsedXml, known: ReadonlySet<string>): boolean {
+  if (typeof node === 'string') return node.trim() === '';
+  return Object.entries(node).every(([name, value]) =>
+    known.has(name) || (name === '#text' && typeof value === 'string' && value.trim() === ''));
+}
+
 /** The text of the single child `name`, undefined when absent; MalformedXML when repeated or not text. */
 export function textOf(node: ParsedXml | undefined, name: string): string | undefined {
   const found = childrenOf(node, name);

@@ -11,6 +11,7 @@ import {
   checksumRequestFrom, contentHeadersFrom, storageClassFrom, userMetadataFrom, validateKey,
 } from './object-headers.js';
 import { MAX_PUT_SIZE, writeConditionFrom } from './put.js';
+import { tagsFromHeader } from './tag-set.js';
 
 /** Parses x-amz-copy-source: `[/]bucket/key[?versionId=…]`, URL-encoded. */
 export function parseCopySource(value: string): { bucket: string; key: string; versionId: string | undefined } {
@@ -59,6 +60,12 @@ export async function copyObject(ctx: RequestContext): Promise<void> {
   if (directive !== 'COPY' && directive !== 'REPLACE') {
     throw new S3Error('InvalidArgument', 'Unknown metadata directive.', { ArgumentName: 'x-amz-metadata-directive', ArgumentValue: directive });
   }
+  const taggingDirective = String(headers['x-amz-tagging-directive'] ?? 'COPY').toUpperCase();
+  if (taggingDirective !== 'COPY' && taggingDirective !== 'REPLACE') {
+    throw new S3Error('InvalidArgument', 'Unknown tagging directive.', { ArgumentName: 'x-amz-tagging-directive', ArgumentValue: taggingDirective });
+  }
+  // Under COPY the source's tags go with the bytes and an x-amz-tagging header is ignored, as S3 documents.
+  const tags = taggingDirective === 'REPLACE' ? tagsFromHeader(headers) : source.tags;
   // As in S3, a copy is STANDARD unless the request names a class; the source's class is not carried over.
   const storageClass = storageClassFrom(headers);
   const checksumAlgorithm = checksumRequestFrom(headers)?.algorithm ?? source.checksum?.algorithm;
@@ -82,6 +89,7 @@ export async function copyObject(ctx: RequestContext): Promise<void> {
       lastModified: new Date(), owner: acl.owner, storageClass, acl,
       headers: replace ? contentHeadersFrom(headers) : source.headers,
       userMetadata: replace ? userMetadataFrom(headers) : source.userMetadata,
+      tags,
       ...(checksumAlgorithm && stored.digest.checksum
         ? { checksum: { algorithm: checksumAlgorithm, value: stored.digest.checksum, type: 'FULL_OBJECT' as const } }
         : {}),

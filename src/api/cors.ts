@@ -6,7 +6,7 @@
 import { S3Error } from '../errors.js';
 import { sendEmpty, sendXml } from '../http/respond.js';
 import type { CorsRule } from '../store/types.js';
-import { childrenOf, parseXml, textOf, type ParsedXml } from '../xml.js';
+import { childrenOf, onlyKnownChildren, parseXml, textOf, type ParsedXml } from '../xml.js';
 import { readCheckedConfigBody } from './config-body.js';
 import { bucketOf, type RequestContext } from './context.js';
 
@@ -27,13 +27,6 @@ function texts(rule: ParsedXml, name: string): string[] {
 
 function wildcards(value: string): number {
   return value.split('*').length - 1;
-}
-
-/** Whether an element holds only elements (whitespace between them aside). */
-function onlyKnownChildren(node: ParsedXml, known: ReadonlySet<string>): boolean {
-  if (typeof node === 'string') return node.trim() === '';
-  return Object.entries(node).every(([name, value]) =>
-    known.has(name) || (name === '#text' && typeof value === 'string' && value.trim() === ''));
 }
 
 function parseRule(rule: ParsedXml): CorsRule {

@@ -12,6 +12,7 @@ import * as multipart from './multipart.js';
 import * as postObject from './post-object.js';
 import * as put from './put.js';
 import * as restore from './restore.js';
+import * as tagging from './tagging.js';
 import * as versions from './versions.js';
 
 /** Every operation of the router's table, bound to its handler; the compiler checks none is missing. */
@@ -38,6 +39,9 @@ export const HANDLERS: Readonly<Record<OperationName, Handler>> = {
   PostObject: postObject.postObject,
   GetObjectAcl: acl.getObjectAcl,
   PutObjectAcl: acl.putObjectAcl,
+  GetObjectTagging: tagging.getObjectTagging,
+  PutObjectTagging: tagging.putObjectTagging,
+  DeleteObjectTagging: tagging.deleteObjectTagging,
   RestoreObject: restore.restoreObject,
   CreateMultipartUpload: multipart.createMultipartUpload,
   UploadPartCopy: multipart.uploadPartCopy,

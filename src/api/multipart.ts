@@ -19,6 +19,7 @@ import {
 import { displayNames, ownerElement } from './owners.js';
 import { verifiedChecksum } from './put.js';
 import { parseRange } from './range.js';
+import { tagsFromHeader } from './tag-set.js';
 
 export const MAX_PART_NUMBER = 10_000;
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -86,7 +87,7 @@ export async function createMultipartUpload(ctx: RequestContext): Promise<void> 
   const upload: Upload = {
     uploadId: newUploadId(), bucket: bucket.name, key, initiated: new Date(),
     owner: acl.owner, acl, storageClass: storageClassFrom(headers),
-    headers: contentHeadersFrom(headers), userMetadata: userMetadataFrom(headers),
+    headers: contentHeadersFrom(headers), userMetadata: userMetadataFrom(headers), tags: tagsFromHeader(headers),
     ...(checksumAlgorithm ? { checksumAlgorithm, checksumType } : {}),
   };
   await ctx.store.metadata.createUpload(upload);
@@ -271,7 +272,7 @@ function assemble(requested: readonly RequestedPart[], checks: CompletionChecks)
     return {
       bucket: upload.bucket, key: upload.key, versionId: 'null', size, etag,
       lastModified: new Date(), owner: upload.owner, storageClass: upload.storageClass, headers: upload.headers,
-      userMetadata: upload.userMetadata, acl: upload.acl, ...(checksum ? { checksum } : {}),
+      userMetadata: upload.userMetadata, acl: upload.acl, tags: upload.tags, ...(checksum ? { checksum } : {}),
       data: { kind: 'blobs', extents: chosen.map((p) => ({ blob: p.blob, size: p.size, md5: p.etag })) },
     };
   };

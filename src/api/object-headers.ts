@@ -131,6 +131,7 @@ export function objectHeaders(record: ObjectRecord, withChecksum: boolean): Reco
   const restore = restoreHeader(record);
   if (restore !== undefined) out['x-amz-restore'] = restore;
   for (const [name, value] of Object.entries(record.userMetadata)) out[META_PREFIX + name] = value;
+  if (record.tags.length > 0) out['x-amz-tagging-count'] = record.tags.length;
   if (withChecksum && record.checksum) {
     out[`x-amz-checksum-${record.checksum.algorithm.toLowerCase()}`] = record.checksum.value;
     out['x-amz-checksum-type'] = record.checksum.type;

@@ -16,7 +16,8 @@ import { aclFromHeaders } from './acl.js';
 import { bucketOf, type RequestContext } from './context.js';
 import { validateKey } from './object-headers.js';
 import { limitedFile, readFormHead } from './post-form.js';
-import { MAX_PUT_SIZE, objectWriteFrom, storeObject } from './put.js';
+import { MAX_PUT_SIZE, objectWriteFrom, storeObject, type ObjectWrite } from './put.js';
+import { parseTagging } from './tag-set.js';
 
 /** Form fields that become the object's headers as the same-named request headers would in PutObject. */
 const HEADER_FIELDS = new Set(['cache-control', 'content-type', 'content-disposition', 'content-encoding', 'content-language', 'expires', 'x-amz-storage-class']);
@@ -101,7 +102,9 @@ async function uploadForm(ctx: RequestContext): Promise<void> {
   authorize('bucket:WRITE', principal, bucket);
 
   const headers = headersOf(fields);
-  const write = objectWriteFrom(headers);
+  // The form's `tagging` field is a <Tagging> document, not the header's query string.
+  const tagging = fields.get('tagging');
+  const write: ObjectWrite = { ...objectWriteFrom(headers), tags: tagging === undefined ? [] : parseTagging(tagging) };
   const owner = principal.kind === 'account' ? principal.accountId : bucket.owner;
   const acl = (await aclFromHeaders(ctx.store.metadata, headers, owner, bucket.owner)) ?? privateAcl(owner);
 

@@ -2,13 +2,14 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { S3Error } from '../errors.js';
 import { quoteEtag, sendEmpty } from '../http/respond.js';
-import type { Acl, Bucket, Checksum, ContentHeaders, ObjectRecord, StoredBody, WriteCondition } from '../store/types.js';
+import type { Acl, Bucket, Checksum, ContentHeaders, ObjectRecord, StoredBody, TagPair, WriteCondition } from '../store/types.js';
 import { newAcl } from './acl.js';
 import { bucketOf, keyOf, type RequestContext } from './context.js';
 import {
   bareEtag, checkChecksumShape, checksumRequestFrom, contentHeadersFrom, contentMd5From, storageClassFrom,
   userMetadataFrom, validateKey, type ChecksumRequest,
 } from './object-headers.js';
+import { tagsFromHeader } from './tag-set.js';
 
 /** Largest single PUT S3 accepts. */
 export const MAX_PUT_SIZE = 5 * 1024 ** 3;
@@ -45,6 +46,8 @@ export interface ObjectWrite {
   readonly checksumRequest: ChecksumRequest | undefined;
   /** Hex MD5 the body must have (Content-MD5). */
   readonly md5: string | undefined;
+  /** The new object's tags: a write without any clears those of the object it replaces, as in S3. */
+  readonly tags: readonly TagPair[];
 }
 
 export function objectWriteFrom(headers: IncomingHttpHeaders): ObjectWrite {
@@ -54,6 +57,7 @@ export function objectWriteFrom(headers: IncomingHttpHeaders): ObjectWrite {
     storageClass: storageClassFrom(headers),
     checksumRequest: checksumRequestFrom(headers),
     md5: contentMd5From(headers),
+    tags: tagsFromHeader(headers),
   };
 }
 
@@ -87,7 +91,7 @@ export async function storeObject(
     const record: ObjectRecord = {
       bucket: target.bucket.name, key: target.key, versionId: 'null', size: stored.digest.size, etag: stored.digest.md5Hex,
       lastModified: new Date(), owner: target.acl.owner, storageClass: write.storageClass, acl: target.acl,
-      headers: write.contentHeaders, userMetadata: write.userMetadata, ...(checksum ? { checksum } : {}), data: stored.data,
+      headers: write.contentHeaders, userMetadata: write.userMetadata, ...(checksum ? { checksum } : {}), tags: write.tags, data: stored.data,
     };
     await ctx.store.metadata.putObject(record, target.condition);
     ctx.settings.onGarbage();

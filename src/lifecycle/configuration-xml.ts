@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { S3Error } from '../errors.js';
 import type {
   LifecycleConfiguration, LifecycleExpiration, LifecycleFilter, LifecycleRule, LifecycleTransition, LifecycleWhen,
-  NoncurrentExpiration, NoncurrentTransition, TagPair,
+  NoncurrentExpiration, NoncurrentTransition,
 } from '../store/lifecycle-types.js';
+import type { TagPair } from '../store/types.js';
 import { childrenOf, parseXml, textOf, type ParsedXml, type XmlObject } from '../xml.js';
 
 const MAX_RULES = 1000;

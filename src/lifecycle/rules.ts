@@ -1,5 +1,5 @@
-import type { LifecycleConfiguration, LifecycleFilter, LifecycleRule, LifecycleWhen, TagPair } from '../store/lifecycle-types.js';
-import type { ObjectRecord, Upload } from '../store/types.js';
+import type { LifecycleConfiguration, LifecycleFilter, LifecycleRule, LifecycleWhen } from '../store/lifecycle-types.js';
+import type { ObjectRecord, TagPair, Upload } from '../store/types.js';
 import { daysAfter, type LifecycleSettings } from './settings.js';
 
 /**

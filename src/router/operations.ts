@@ -52,6 +52,9 @@ export const OPERATIONS = [
 
   { name: 'GetObjectAcl', method: 'GET', target: 'object', query: 'acl', module: 'acl', permission: 'object:READ_ACP' },
   { name: 'PutObjectAcl', method: 'PUT', target: 'object', query: 'acl', module: 'acl', permission: 'object:WRITE_ACP' },
+  { name: 'GetObjectTagging', method: 'GET', target: 'object', query: 'tagging', module: 'tagging', permission: 'bucket-owner' },
+  { name: 'PutObjectTagging', method: 'PUT', target: 'object', query: 'tagging', module: 'tagging', permission: 'bucket-owner' },
+  { name: 'DeleteObjectTagging', method: 'DELETE', target: 'object', query: 'tagging', module: 'tagging', permission: 'bucket-owner' },
   { name: 'RestoreObject', method: 'POST', target: 'object', query: 'restore', module: 'restore', permission: 'bucket:WRITE' },
   { name: 'CreateMultipartUpload', method: 'POST', target: 'object', query: 'uploads', module: 'multipart', permission: 'bucket:WRITE' },
   { name: 'UploadPartCopy', method: 'PUT', target: 'object', query: 'uploadId', header: 'x-amz-copy-source', module: 'multipart', permission: 'bucket:WRITE' },

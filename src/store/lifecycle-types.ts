@@ -1,13 +1,8 @@
-import type { BlobId, BucketName, ObjectKey, ObjectRecord, RestoreState } from './types.js';
+import type { BlobId, BucketName, ObjectKey, ObjectRecord, RestoreState, TagPair } from './types.js';
 
 /** A bucket's lifecycle configuration, as validated from PutBucketLifecycleConfiguration. */
 export interface LifecycleConfiguration {
   readonly rules: readonly LifecycleRule[];
-}
-
-export interface TagPair {
-  readonly key: string;
-  readonly value: string;
 }
 
 /**

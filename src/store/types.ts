@@ -90,6 +90,12 @@ export interface BlobExtent {
   readonly md5?: string;
 }
 
+/** One tag of an object (or of a lifecycle filter): S3 keeps at most 10 per object, keys unique. */
+export interface TagPair {
+  readonly key: string;
+  readonly value: string;
+}
+
 /** Where an object's bytes are: in the metadata row, or in one or more blobs read in order. */
 export type ObjectData =
   | { readonly kind: 'inline'; readonly bytes: Buffer }
@@ -110,6 +116,8 @@ export interface ObjectRecord {
   readonly userMetadata: Readonly<Record<string, string>>;
   readonly checksum?: Checksum;
   readonly acl: Acl;
+  /** The object's tags, in the order they were given; empty when it has none. */
+  readonly tags: readonly TagPair[];
   /**
    * The bytes GET serves: the object's own, or for an archived object its
    * restored copy (no extents while it has none).
@@ -184,6 +192,8 @@ export interface Upload {
   readonly checksumType?: 'FULL_OBJECT' | 'COMPOSITE';
   /** The ACL the completed object will get. */
   readonly acl: Acl;
+  /** The tags the completed object will get (x-amz-tagging at creation). */
+  readonly tags: readonly TagPair[];
 }
 
 export interface Part {
@@ -245,6 +255,8 @@ export interface Metadata {
   putBucketCors(name: BucketName, rules: readonly CorsRule[] | undefined): Promise<void>;
   /** Replaces an object's ACL; NoSuchKey when it is gone. */
   putObjectAcl(bucket: BucketName, key: ObjectKey, acl: Acl): Promise<void>;
+  /** Replaces an object's tags (empty removes them); NoSuchKey when it is gone. */
+  putObjectTags(bucket: BucketName, key: ObjectKey, tags: readonly TagPair[]): Promise<void>;
   /** Throws S3Error BucketNotEmpty when objects remain; NoSuchBucket when absent. */
   deleteBucket(name: BucketName): Promise<void>;
 

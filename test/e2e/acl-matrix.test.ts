@@ -4,7 +4,7 @@
  *   4 canned ACLs (private, public-read, public-read-write, authenticated-read)
  * × 4 ways to apply one (bucket: CreateBucket x-amz-acl, PutBucketAcl;
  *                        object: PutObject x-amz-acl, PutObjectAcl)
- * × 15 operations an ACL (or ownership) guards
+ * × 17 operations an ACL (or ownership) guards
  * × 3 principals (the owner, another account, anonymous)
  *
  * one named subtest per cell, plus ListBuckets per principal. The bucket and
@@ -17,7 +17,8 @@
  *   DeleteObject; bucket READ_ACP / WRITE_ACP: GetBucketAcl / PutBucketAcl;
  * - object READ: GetObject, HeadObject; object READ_ACP / WRITE_ACP:
  *   GetObjectAcl / PutObjectAcl;
- * - DeleteBucket and GetBucketLocation: the bucket owner only (no ACL grants them);
+ * - DeleteBucket, GetBucketLocation, GetObjectTagging and PutObjectTagging: the
+ *   bucket owner only (no ACL grants them);
  * - AllUsers covers everyone, signed or not; AuthenticatedUsers any signed account;
  * - the owner may do everything (it owns both resources here);
  * - GetObject / HeadObject of a missing key: 404 NoSuchKey for a caller with
@@ -32,8 +33,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, GetBucketAclCommand, GetBucketLocationCommand,
-  GetObjectAclCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListBucketsCommand, ListObjectsCommand,
-  ListObjectsV2Command, PutBucketAclCommand, PutObjectAclCommand, PutObjectCommand, S3Client,
+  GetObjectAclCommand, GetObjectCommand, GetObjectTaggingCommand, HeadBucketCommand, HeadObjectCommand, ListBucketsCommand, ListObjectsCommand,
+  ListObjectsV2Command, PutBucketAclCommand, PutObjectAclCommand, PutObjectCommand, PutObjectTaggingCommand, S3Client,
 } from '@aws-sdk/client-s3';
 import type { MetadataBearer } from '@smithy/types';
 import { s3Client, startServer, type RunningServer } from './harness.js';
@@ -294,6 +295,26 @@ const OPERATIONS: readonly Operation[] = [
     name: 'GetBucketLocation',
     need: 'bucket-owner',
     attempt: ({ client, scenario }) => client.send(new GetBucketLocationCommand({ Bucket: scenario.bucket })),
+  }),
+  operation({
+    name: 'GetObjectTagging',
+    need: 'bucket-owner',
+    attempt: ({ client, scenario }) => client.send(new GetObjectTaggingCommand({ Bucket: scenario.bucket, Key: OBJECT_KEY })),
+    check: (_, out) => assert.deepEqual(out.TagSet, []),
+  }),
+  operation({
+    name: 'PutObjectTagging',
+    need: 'bucket-owner',
+    attempt: ({ client, scenario, principal }) => client.send(new PutObjectTaggingCommand({
+      Bucket: scenario.bucket, Key: OBJECT_KEY, Tagging: { TagSet: [{ Key: 'by', Value: principal }] },
+    })),
+    verify: async ({ scenario }, allowed) => {
+      const tags = await clients.owner.send(new GetObjectTaggingCommand({ Bucket: scenario.bucket, Key: OBJECT_KEY }));
+      assert.equal(tags.TagSet?.length, allowed ? 1 : 0, 'tags written');
+    },
+    cleanup: async ({ scenario }) => {
+      await clients.owner.send(new PutObjectTaggingCommand({ Bucket: scenario.bucket, Key: OBJECT_KEY, Tagging: { TagSet: [] } }));
+    },
   }),
   operation({
     name: 'GetObject of a missing key',

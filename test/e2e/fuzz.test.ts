@@ -6,7 +6,7 @@
  * raw garbage on the socket). The server must answer every one with a success
  * or an S3 XML error, never a 5xx (501 NotImplemented for an S3 feature Cairn
  * does not serve is S3's own answer), never crash, keep its memory bounded, and
- * leave every object stored beforehand intact.
+ * leave every object stored beforehand intact, its tags included.
  *
  * Each request is generated from its own PRNG seeded by (FUZZ_SEED, index), so
  * a failure names the request that reproduces it: FUZZ_SEED=<seed> re-runs.
@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { after, before, test } from 'node:test';
 import {
-  CreateBucketCommand, CreateMultipartUploadCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand,
+  CreateBucketCommand, CreateMultipartUploadCommand, GetObjectCommand, GetObjectTaggingCommand, ListObjectsV2Command, PutObjectCommand,
   UploadPartCommand, CompleteMultipartUploadCommand, type S3Client,
 } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -37,6 +37,8 @@ const playground = uniqueBucket('fuzz-play');
 const kept = new Map<string, Buffer>();
 const keptEtags = new Map<string, string>();
 const uploadIds: string[] = [];
+/** Tags of a kept object, which no fuzzed request may change. */
+const KEPT_TAGS = [{ Key: 'kept', Value: 'yes' }, { Key: 'fuzz', Value: 'proof' }];
 const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 const signer = new SignatureV4({ credentials: ROOT_KEY, region: 'us-east-1', service: 's3', sha256: NodeSha256, uriEscapePath: false, applyChecksum: false });
 
@@ -49,11 +51,11 @@ before(async () => {
   for (const [i, size] of sizes.entries()) {
     const key = `kept/${i}-${size}`;
     const body = patternBytes(size, i + 1);
-    const out = await s3.send(new PutObjectCommand({ Bucket: keep, Key: key, Body: body }));
+    const out = await s3.send(new PutObjectCommand({ Bucket: keep, Key: key, Body: body, Tagging: 'kept=yes&fuzz=proof' }));
     kept.set(key, body);
     keptEtags.set(key, out.ETag!);
   }
-  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: keep, Key: 'kept/multipart' }));
+  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: keep, Key: 'kept/multipart', Tagging: 'kept=yes&fuzz=proof' }));
   const p1 = patternBytes(5 * MiB, 11);
   const p2 = patternBytes(1000, 12);
   const e1 = await s3.send(new UploadPartCommand({ Bucket: keep, Key: 'kept/multipart', UploadId, PartNumber: 1, Body: p1 }));
@@ -68,6 +70,8 @@ before(async () => {
     await s3.send(new UploadPartCommand({ Bucket: playground, Key: `up-${i}`, UploadId: up.UploadId, PartNumber: 1, Body: 'part' }));
     uploadIds.push(up.UploadId!);
   }
+  // Tagging requests need an object to tag.
+  await s3.send(new PutObjectCommand({ Bucket: playground, Key: 'tagged', Body: 'tag me' }));
 });
 
 after(async () => {
@@ -141,7 +145,7 @@ const HEADERS = [
   'x-amz-checksum-crc32', 'x-amz-checksum-sha256', 'x-amz-checksum-algorithm', 'x-amz-sdk-checksum-algorithm', 'x-amz-checksum-mode',
   'x-amz-checksum-type', 'x-amz-trailer', 'x-amz-decoded-content-length', 'x-amz-meta-a', 'x-amz-server-side-encryption',
   'x-amz-expected-bucket-owner', 'x-amz-request-payer', 'expect', 'cache-control', 'expires', 'x-amz-bucket-object-lock-enabled',
-  'x-amz-object-ownership', 'x-amz-tagging', 'x-amz-website-redirect-location',
+  'x-amz-object-ownership', 'x-amz-tagging', 'x-amz-tagging-directive', 'x-amz-website-redirect-location',
 ];
 
 /** Well-formed documents of every XML-accepting operation, to be broken. */
@@ -152,6 +156,14 @@ function validDocument(g: Gen, root: string): string {
       return `<Delete${ns}>${Array.from({ length: 1 + g.int(5) }, (_, i) => `<Object><Key>fz-${i}</Key></Object>`).join('')}<Quiet>${g.pick(['true', 'false'])}</Quiet></Delete>`;
     case 'CompleteMultipartUpload':
       return `<CompleteMultipartUpload${ns}>${Array.from({ length: 1 + g.int(3) }, (_, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>"${md5Hex(String(i))}"</ETag></Part>`).join('')}</CompleteMultipartUpload>`;
+    case 'Tagging': {
+      // Half are tag sets S3 takes, half break one of its rules (count, length, characters, aws:, duplicates).
+      const valid = g.chance(0.5);
+      const tag = (i: number): string => (valid
+        ? `<Tag><Key>k${i}</Key><Value>${g.pick(['v', '', 'ü'.repeat(256)])}</Value></Tag>`
+        : `<Tag><Key>${g.pick([`k${i}`, 'dup', 'aws:x', '', 'é'.repeat(129)])}</Key><Value>${g.pick(['v', '', 'a&amp;b', 'ü'.repeat(257)])}</Value></Tag>`);
+      return `<Tagging${ns}><TagSet>${Array.from({ length: g.int(valid ? 11 : 13) }, (_, i) => tag(i)).join('')}</TagSet></Tagging>`;
+    }
     case 'AccessControlPolicy':
       return `<AccessControlPolicy${ns}><Owner><ID>x</ID></Owner><AccessControlList><Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="Group"><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee><Permission>READ</Permission></Grant></AccessControlList></AccessControlPolicy>`;
     default:
@@ -211,14 +223,16 @@ function generate(g: Gen): FuzzRequest {
   let body: Buffer | undefined;
   if (kind === 0) {
     // XML body for an XML-accepting operation.
-    const op = g.pick(['Delete', 'CompleteMultipartUpload', 'AccessControlPolicy', 'CreateBucketConfiguration', 'Other']);
+    const op = g.pick(['Delete', 'CompleteMultipartUpload', 'AccessControlPolicy', 'Tagging', 'CreateBucketConfiguration', 'Other']);
     if (op === 'Delete') { method = 'POST'; key = ''; query.delete = ''; }
     if (op === 'CompleteMultipartUpload') { method = 'POST'; key = g.pick(['up-0', 'up-1', 'up-2', 'up-3', 'k']); query.uploadId = g.chance(0.8) ? g.pick(uploadIds) : g.nasty(); }
     if (op === 'AccessControlPolicy') { method = 'PUT'; query.acl = ''; }
+    if (op === 'Tagging') { method = 'PUT'; key = g.pick(['tagged', 'tagged', 'k', 'missing']); query.tagging = ''; }
     if (op === 'CreateBucketConfiguration') { method = 'PUT'; key = ''; bucket = auth === 'valid' ? uniqueBucket('fz') : bucket; }
     if (op === 'Other') { method = 'PUT'; key = ''; query[g.pick(['versioning', 'cors', 'lifecycle', 'tagging', 'policy', 'website', 'logging'])] = ''; }
-    body = brokenXml(g, op === 'Other' ? 'Delete' : op);
-    if (g.chance(0.3)) headers['content-md5'] = g.chance(0.5) ? Buffer.from(md5Hex(body), 'hex').toString('base64') : g.nasty();
+    body = op === 'Tagging' && g.chance(0.3) ? Buffer.from(validDocument(g, op)) : brokenXml(g, op === 'Other' ? 'Delete' : op);
+    // PutObjectTagging reads no document without an integrity check, so most of its bodies carry one.
+    if (g.chance(op === 'Tagging' ? 0.9 : 0.3)) headers['content-md5'] = g.chance(0.5) ? Buffer.from(md5Hex(body), 'hex').toString('base64') : g.nasty();
   } else if (kind === 1) {
     // Every known sub-resource, with junk parameters.
     for (let i = 0, n = 1 + g.int(3); i < n; i++) query[g.pick(SUBRESOURCES)] = g.chance(0.5) ? '' : g.nasty();
@@ -456,6 +470,7 @@ test(`${REQUESTS} malformed requests: no 5xx, no crash, bounded memory, kept obj
     const got = await s3.send(new GetObjectCommand({ Bucket: keep, Key: key }));
     assert.equal(got.ETag, keptEtags.get(key), key);
     assert.ok((await bodyBytes(got.Body)).equals(bytes), `bytes of ${key}`);
+    assert.deepEqual((await s3.send(new GetObjectTaggingCommand({ Bucket: keep, Key: key }))).TagSet, KEPT_TAGS, `tags of ${key}`);
   }
   const listed = await s3.send(new ListObjectsV2Command({ Bucket: keep }));
   assert.deepEqual((listed.Contents ?? []).map((o) => o.Key).sort(), [...kept.keys()].sort());

@@ -1,15 +1,17 @@
 /**
  * Lifecycle through the AWS SDK for JavaScript v3 against a server whose
  * lifecycle day lasts 0.2 s: configurations and S3's validation errors, storage
- * classes, rules executed per filter kind (prefix, tag, and, size bounds),
+ * classes, rules executed per filter kind (prefix, tag, and, size bounds) against
+ * tags given every way an object gets them,
  * Date-based rules, aborts of stale multipart uploads, and RestoreObject.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
   CompleteMultipartUploadCommand, CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteBucketCommand, DeleteBucketLifecycleCommand,
+  DeleteObjectTaggingCommand,
   GetBucketLifecycleConfigurationCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectVersionsCommand, ListObjectsCommand,
-  ListObjectsV2Command, ListPartsCommand, PutBucketLifecycleConfigurationCommand, PutObjectCommand, RestoreObjectCommand,
+  ListObjectsV2Command, ListPartsCommand, PutBucketLifecycleConfigurationCommand, PutObjectCommand, PutObjectTaggingCommand, RestoreObjectCommand,
   UploadPartCommand, type LifecycleRule, type S3Client, type StorageClass,
 } from '@aws-sdk/client-s3';
 import { runCairn, s3Client, startServer, type RunningServer } from './harness.js';
@@ -218,6 +220,48 @@ describe('rules at work (one day lasts 0.2 s)', () => {
     };
     const want = JSON.stringify(Object.fromEntries(Object.entries(expected).filter(([, v]) => v !== undefined)));
     const reached = await waitFor('the rules to act', async () => {
+      const now = await classesOf(bucket);
+      return JSON.stringify(now) === want ? now : undefined;
+    });
+    // Several more days later nothing else changed.
+    await new Promise((resolve) => setTimeout(resolve, 10 * DAY_SECONDS * 1000));
+    assert.deepEqual(await classesOf(bucket), reached);
+  });
+
+  test('Tag and And (prefix + tags) rules act on exactly the objects carrying the tags', async () => {
+    const bucket = await newBucket('lc-tags');
+    const put = (Key: string, Tagging?: string): Promise<unknown> => s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body: Key, ...(Tagging ? { Tagging } : {}) }));
+    await put('tmp/temp', 'class=temp');
+    await put('tmp/keep', 'class=keep');
+    await put('tmp/case', 'class=Temp');
+    await put('untagged');
+    await put('tagged-later');
+    await s3.send(new PutObjectTaggingCommand({ Bucket: bucket, Key: 'tagged-later', Tagging: { TagSet: [{ Key: 'other', Value: '1' }, { Key: 'class', Value: 'temp' }] } }));
+    await put('untagged-later', 'class=temp');
+    await s3.send(new DeleteObjectTaggingCommand({ Bucket: bucket, Key: 'untagged-later' }));
+    await put('logs/both', 'tier=cold&team=a');
+    await put('logs/more', 'extra=1&team=a&tier=cold');
+    await put('logs/one', 'tier=cold');
+    await put('logs/wrong', 'tier=cold&team=b');
+    await put('other/both', 'tier=cold&team=a');
+    const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'logs/multipart', Tagging: 'tier=cold&team=a' }));
+    const part = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'logs/multipart', UploadId: upload.UploadId!, PartNumber: 1, Body: 'part' }));
+    await s3.send(new CompleteMultipartUploadCommand({
+      Bucket: bucket, Key: 'logs/multipart', UploadId: upload.UploadId!, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag! }] },
+    }));
+    await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'logs/copied', CopySource: `${bucket}/other/both` }));
+    await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'logs/retagged', CopySource: `${bucket}/other/both`, TaggingDirective: 'REPLACE', Tagging: 'tier=warm' }));
+    // The rules come once every object has its final tags, so no pass can see one half-made.
+    await putLifecycle(bucket, [
+      { ID: 'temp', Status: 'Enabled', Filter: { Tag: { Key: 'class', Value: 'temp' } }, Expiration: { Days: 1 } },
+      { ID: 'cold-logs', Status: 'Enabled', Filter: { And: { Prefix: 'logs/', Tags: [{ Key: 'tier', Value: 'cold' }, { Key: 'team', Value: 'a' }] } }, Transitions: [{ Days: 1, StorageClass: 'GLACIER_IR' }] },
+    ]);
+    const want = JSON.stringify({
+      'logs/both': 'GLACIER_IR', 'logs/copied': 'GLACIER_IR', 'logs/more': 'GLACIER_IR', 'logs/multipart': 'GLACIER_IR', 'logs/one': 'STANDARD',
+      'logs/retagged': 'STANDARD', 'logs/wrong': 'STANDARD', 'other/both': 'STANDARD', 'tmp/case': 'STANDARD', 'tmp/keep': 'STANDARD',
+      'untagged': 'STANDARD', 'untagged-later': 'STANDARD',
+    });
+    const reached = await waitFor('the tag rules to act', async () => {
       const now = await classesOf(bucket);
       return JSON.stringify(now) === want ? now : undefined;
     });

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ROOT_KEY, s3Client, startServer, type RunningServer } from './harness.js';
 import { bodyBytes, md5Hex, rejectsWith, uniqueBucket, xmlValue } from './s3-helpers.js';
 
@@ -191,6 +191,20 @@ describe('signed forms that S3 accepts', () => {
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'late-fields' }));
     assert.deepEqual(head.Metadata, {});
     await assertAbsent('elsewhere');
+  });
+
+  test('the tagging field, a <Tagging> document, tags the object; a broken one is S3\'s error and stores nothing', async () => {
+    const tagged = (key: string, tagging: string): Field[] => [['key', key], ['tagging', tagging], ...signV4([{ bucket }, { key }, { tagging }])];
+    const doc = '<Tagging><TagSet><Tag><Key>source</Key><Value>browser form</Value></Tag><Tag><Key>n</Key><Value>1</Value></Tag></TagSet></Tagging>';
+    const response = await post(bucket, tagged('tagged-by-form', doc), { content: 'tagged' });
+    assert.equal(response.status, 204, await response.text());
+    const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'tagged-by-form' }));
+    assert.deepEqual(tags.TagSet, [{ Key: 'source', Value: 'browser form' }, { Key: 'n', Value: '1' }]);
+    assert.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'tagged-by-form' }))).TagCount, 2);
+
+    await assertError(await post(bucket, tagged('badly-tagged', 'source=form'), { content: 'x' }), 400, 'MalformedXML');
+    await assertError(await post(bucket, tagged('badly-tagged', '<Tagging><TagSet><Tag><Key>aws:x</Key><Value>v</Value></Tag></TagSet></Tagging>'), { content: 'x' }), 400, 'InvalidTag');
+    await assertAbsent('badly-tagged');
   });
 
   test('a 128 MiB file streams into storage without the server holding it', async () => {

@@ -10,10 +10,10 @@ const SHORT: LifecycleSettings = { ...FULL, daySeconds: 1 };
 const DAY = 86_400_000;
 const OWNER = 'a'.repeat(64);
 
-function object(key: string, created: string, size = 10, storageClass = 'STANDARD'): ObjectRecord {
+function object(key: string, created: string, size = 10, storageClass = 'STANDARD', tags: ObjectRecord['tags'] = []): ObjectRecord {
   return {
     bucket: 'b', key, versionId: 'null', size, etag: 'e', lastModified: new Date(created), owner: OWNER, storageClass,
-    headers: { contentType: 'binary/octet-stream' }, userMetadata: {}, acl: { owner: OWNER, grants: [] },
+    headers: { contentType: 'binary/octet-stream' }, userMetadata: {}, acl: { owner: OWNER, grants: [] }, tags,
     data: { kind: 'inline', bytes: Buffer.alloc(size) },
   };
 }
@@ -61,6 +61,10 @@ test('filters: tags must all be present, size bounds are strict', () => {
   assert.equal(decide(config, object('a/x', created, 11), later, FULL).kind, 'expire');
   assert.equal(decide(config, object('a/x', created, 20), later, FULL).kind, 'none');
   assert.equal(decide(config, object('b/x', created, 15), later, FULL).kind, 'none');
+  // The Tag rule wants k=v among the object's tags, exactly.
+  assert.equal(decide(config, object('b/x', created, 15, 'STANDARD', [{ key: 'other', value: '1' }, { key: 'k', value: 'v' }]), later, FULL).kind, 'expire');
+  assert.equal(decide(config, object('b/x', created, 15, 'STANDARD', [{ key: 'k', value: 'V' }]), later, FULL).kind, 'none');
+  assert.equal(decide(config, object('b/x', created, 15, 'STANDARD', [{ key: 'K', value: 'v' }]), later, FULL).kind, 'none');
 });
 
 test('uploads are aborted DaysAfterInitiation after they began, under the rule\'s prefix', () => {
@@ -68,7 +72,7 @@ test('uploads are aborted DaysAfterInitiation after they began, under the rule\'
     <AbortIncompleteMultipartUpload><DaysAfterInitiation>7</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule></LifecycleConfiguration>`);
   const upload = (key: string): Upload => ({
     uploadId: 'u', bucket: 'b', key, initiated: new Date('2024-01-01T06:00:00Z'), owner: OWNER, storageClass: 'STANDARD',
-    headers: { contentType: 'binary/octet-stream' }, userMetadata: {}, acl: { owner: OWNER, grants: [] },
+    headers: { contentType: 'binary/octet-stream' }, userMetadata: {}, acl: { owner: OWNER, grants: [] }, tags: [],
   });
   assert.equal(shouldAbort(config, upload('mp/x'), Date.parse('2024-01-08T23:59:59Z'), FULL), false);
   assert.equal(shouldAbort(config, upload('mp/x'), Date.parse('2024-01-09T00:00:00Z'), FULL), true);

@@ -13,7 +13,7 @@ function record(bucket: string, key: string): ObjectRecord {
   return {
     bucket, key, versionId: 'null', size: 0, etag: 'd41d8cd98f00b204e9800998ecf8427e', lastModified: new Date(0),
     owner: OWNER, storageClass: 'STANDARD', headers: { contentType: 'binary/octet-stream' }, userMetadata: {},
-    acl: { owner: OWNER, grants: [] }, data: { kind: 'inline', bytes: Buffer.alloc(0) },
+    acl: { owner: OWNER, grants: [] }, tags: [], data: { kind: 'inline', bytes: Buffer.alloc(0) },
   };
 }
 

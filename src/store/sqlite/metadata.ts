@@ -4,7 +4,7 @@ import { S3Error } from '../../errors.js';
 import { listPage } from '../listing.js';
 import type {
   AccessKey, Account, AccountId, Acl, BlobExtent, BlobId, Bucket, BucketName, Checksum, ChecksumAlgorithm, ContentHeaders, CorsRule, CreateBucketOutcome,
-  ListPage, ListQuery, Metadata, ObjectData, ObjectKey, ObjectRecord, ObjectSummary, Part, RestoreState, Upload,
+  ListPage, ListQuery, Metadata, ObjectData, ObjectKey, ObjectRecord, ObjectSummary, Part, RestoreState, TagPair, Upload,
   UploadListQuery, UploadPage, WriteCondition,
 } from '../types.js';
 import { MIGRATIONS, SCHEMA, SCHEMA_VERSION } from './schema.js';
@@ -15,11 +15,13 @@ export interface ObjectRow {
   bucket: string; key: string; version_id: string; size: number; etag: string; last_modified: number;
   owner: string; storage_class: string; headers: string; user_metadata: string; checksum: string | null;
   extents: string | null; inline: Buffer | null; acl: string | null; cold: string | null; restore: string | null; damaged: string | null;
+  tags: string | null;
 }
 type SummaryRow = Pick<ObjectRow, 'key' | 'version_id' | 'size' | 'etag' | 'last_modified' | 'owner' | 'storage_class'>;
 interface UploadRow {
   upload_id: string; bucket: string; key: string; initiated: number; owner: string; storage_class: string;
   headers: string; user_metadata: string; checksum_algorithm: string | null; checksum_type: string | null; acl: string | null;
+  tags: string | null;
 }
 interface PartRow {
   upload_id: string; part_number: number; blob: string; size: number; etag: string; last_modified: number; checksum: string | null;
@@ -60,7 +62,7 @@ export class SqliteMetadata implements Metadata {
   private readonly objectCache = new LRUCache<string, ObjectRecord>({
     max: OBJECT_CACHE_ENTRIES,
     maxSize: OBJECT_CACHE_BYTES,
-    sizeCalculation: (r) => OBJECT_RECORD_OVERHEAD + (r.data.kind === 'inline' ? r.data.bytes.length : 0),
+    sizeCalculation: cachedSize,
   });
   private seenVersion = -1;
   /** Set by refreshCaches until the event loop turns: a check made after the request arrived. */
@@ -95,20 +97,21 @@ export class SqliteMetadata implements Metadata {
       setBucketAcl: db.prepare('UPDATE buckets SET acl = ? WHERE name = ?'),
       setBucketCors: db.prepare('UPDATE buckets SET cors = ? WHERE name = ?'),
       setObjectAcl: db.prepare('UPDATE objects SET acl = ? WHERE bucket = ? AND key = ?'),
+      setObjectTags: db.prepare('UPDATE objects SET tags = ? WHERE bucket = ? AND key = ?'),
       bucket: db.prepare<[string], BucketRow>('SELECT * FROM buckets WHERE name = ?'),
       bucketsOf: db.prepare<[string], BucketRow>('SELECT * FROM buckets WHERE owner = ? ORDER BY name'),
       bucketHasObjects: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM objects WHERE bucket = ? LIMIT 1'),
       deleteBucket: db.prepare('DELETE FROM buckets WHERE name = ?'),
       object: db.prepare<[string, string], ObjectRow>('SELECT * FROM objects WHERE bucket = ? AND key = ?'),
       upsertObject: db.prepare(`INSERT INTO objects (bucket, key, version_id, size, etag, last_modified, owner, storage_class,
-          headers, user_metadata, checksum, extents, inline, acl)
+          headers, user_metadata, checksum, extents, inline, acl, tags)
         VALUES (@bucket, @key, @version_id, @size, @etag, @last_modified, @owner, @storage_class,
-          @headers, @user_metadata, @checksum, @extents, @inline, @acl)
+          @headers, @user_metadata, @checksum, @extents, @inline, @acl, @tags)
         ON CONFLICT(bucket, key) DO UPDATE SET version_id = excluded.version_id, size = excluded.size,
           etag = excluded.etag, last_modified = excluded.last_modified, owner = excluded.owner,
           storage_class = excluded.storage_class, headers = excluded.headers, user_metadata = excluded.user_metadata,
           checksum = excluded.checksum, extents = excluded.extents, inline = excluded.inline, acl = excluded.acl,
-          cold = NULL, restore = NULL, damaged = NULL`),
+          tags = excluded.tags, cold = NULL, restore = NULL, damaged = NULL`),
       deleteObject: db.prepare('DELETE FROM objects WHERE bucket = ? AND key = ?'),
       objectsAfter: db.prepare<[string, string, string, number], ObjectRow>(
         'SELECT * FROM objects WHERE bucket > ? OR (bucket = ? AND key > ?) ORDER BY bucket, key LIMIT ?'),
@@ -118,7 +121,7 @@ export class SqliteMetadata implements Metadata {
       scanFrom: db.prepare<[string, string], SummaryRow>(
         'SELECT key, version_id, size, etag, last_modified, owner, storage_class FROM objects WHERE bucket = ? AND key >= ? ORDER BY key'),
       insertUpload: db.prepare(`INSERT INTO uploads (upload_id, bucket, key, initiated, owner, storage_class, headers,
-          user_metadata, checksum_algorithm, checksum_type, acl) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+          user_metadata, checksum_algorithm, checksum_type, acl, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       upload: db.prepare<[string], UploadRow>('SELECT * FROM uploads WHERE upload_id = ?'),
       deleteUpload: db.prepare('DELETE FROM uploads WHERE upload_id = ?'),
       uploadsOfBucket: db.prepare<[string], { upload_id: string }>('SELECT upload_id FROM uploads WHERE bucket = ?'),
@@ -262,6 +265,12 @@ export class SqliteMetadata implements Metadata {
     });
   }
 
+  async putObjectTags(bucket: BucketName, key: ObjectKey, tags: readonly TagPair[]): Promise<void> {
+    await this.writes.run(() => {
+      if (this.q.setObjectTags.run(tagsJson(tags), bucket, key).changes === 0) throw new S3Error('NoSuchKey', undefined, { Key: key });
+    });
+  }
+
   async deleteBucket(name: BucketName): Promise<void> {
     await this.writes.run(() => {
       if (!this.q.bucket.get(name)) throw new S3Error('NoSuchBucket', undefined, { BucketName: name });
@@ -315,7 +324,7 @@ export class SqliteMetadata implements Metadata {
         checksum: r.checksum ? JSON.stringify(r.checksum) : null,
         extents: r.data.kind === 'blobs' ? JSON.stringify(r.data.extents) : null,
         inline: r.data.kind === 'inline' ? r.data.bytes : null,
-        acl: JSON.stringify(r.acl),
+        acl: JSON.stringify(r.acl), tags: tagsJson(r.tags),
     });
   }
 
@@ -355,7 +364,7 @@ export class SqliteMetadata implements Metadata {
       if (!this.q.bucket.get(u.bucket)) throw new S3Error('NoSuchBucket', undefined, { BucketName: u.bucket });
       this.q.insertUpload.run(u.uploadId, u.bucket, u.key, u.initiated.getTime(), u.owner, u.storageClass,
         JSON.stringify(u.headers), JSON.stringify(u.userMetadata), u.checksumAlgorithm ?? null, u.checksumType ?? null,
-        JSON.stringify(u.acl));
+        JSON.stringify(u.acl), tagsJson(u.tags));
     });
   }
 
@@ -453,6 +462,12 @@ const OBJECT_CACHE_BYTES = 64 * 1024 * 1024;
 /** What a record's fields cost besides its inline body, roughly. */
 const OBJECT_RECORD_OVERHEAD = 1024;
 
+/** What a cached record costs: its inline body and its tags (up to ten of 384 characters) on top of the overhead. */
+function cachedSize(r: ObjectRecord): number {
+  const tags = r.tags.reduce((n, t) => n + 2 * (t.key.length + t.value.length), 0);
+  return OBJECT_RECORD_OVERHEAD + tags + (r.data.kind === 'inline' ? r.data.bytes.length : 0);
+}
+
 function remember<V>(cache: Map<string, V>, key: string, value: V): void {
   if (cache.size >= CACHE_LIMIT) cache.clear();
   cache.set(key, value);
@@ -474,6 +489,14 @@ function aclOf(json: string | null, owner: string): Acl {
   return json === null ? { owner, grants: [{ grantee: { kind: 'user', id: owner }, permission: 'FULL_CONTROL' }] } : JSON.parse(json) as Acl;
 }
 
+/** Tags as stored: NULL for none, so rows written before tagging existed read the same. */
+function tagsJson(tags: readonly TagPair[]): string | null {
+  return tags.length === 0 ? null : JSON.stringify(tags);
+}
+function tagsOf(json: string | null): TagPair[] {
+  return json === null ? [] : JSON.parse(json) as TagPair[];
+}
+
 function toUpload(r: UploadRow): Upload {
   return {
     uploadId: r.upload_id, bucket: r.bucket, key: r.key, initiated: new Date(r.initiated), owner: r.owner,
@@ -482,6 +505,7 @@ function toUpload(r: UploadRow): Upload {
     ...(r.checksum_algorithm !== null ? { checksumAlgorithm: r.checksum_algorithm as ChecksumAlgorithm } : {}),
     ...(r.checksum_type !== null ? { checksumType: r.checksum_type as 'FULL_OBJECT' | 'COMPOSITE' } : {}),
     acl: aclOf(r.acl, r.owner),
+    tags: tagsOf(r.tags),
   };
 }
 function toPart(r: PartRow): Part {
@@ -532,6 +556,7 @@ export function toRecord(r: ObjectRow): ObjectRecord {
     userMetadata: JSON.parse(r.user_metadata) as Record<string, string>,
     ...(r.checksum !== null ? { checksum: JSON.parse(r.checksum) as Checksum } : {}),
     acl: aclOf(r.acl, r.owner),
+    tags: tagsOf(r.tags),
     data,
     ...(r.cold !== null ? { cold: r.cold } : {}),
     ...(restore ? { restore } : {}),

@@ -1,5 +1,5 @@
 /** The newest schema; MIGRATIONS[n] brings a database from version n-1 to n. */
-export const SCHEMA_VERSION = 7;
+export const SCHEMA_VERSION = 8;
 
 /**
  * The embedded metadata schema as first created (version 1); later versions
@@ -125,5 +125,10 @@ ALTER TABLE buckets ADD COLUMN cors TEXT;
   // Objects whose stored bytes failed an integrity check: the reason, NULL while intact.
   7: `
 ALTER TABLE objects ADD COLUMN damaged TEXT;
+`,
+  // Object tags (a JSON list of {key, value}), and those an upload gives its object; NULL when none.
+  8: `
+ALTER TABLE objects ADD COLUMN tags TEXT;
+ALTER TABLE uploads ADD COLUMN tags TEXT;
 `,
 };
