@@ -37,13 +37,18 @@ before(async () => {
   s3 = s3Client(server);
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   for (const [key, body] of bodies) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
-  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'multipart-ok' }));
-  const e1 = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'multipart-ok', UploadId, PartNumber: 1, Body: multipart.subarray(0, 5 * MiB) }));
-  const e2 = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'multipart-ok', UploadId, PartNumber: 2, Body: multipart.subarray(5 * MiB) }));
-  await s3.send(new CompleteMultipartUploadCommand({
-    Bucket: bucket, Key: 'multipart-ok', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: e1.ETag! }, { PartNumber: 2, ETag: e2.ETag! }] },
-  }));
+  await uploadMultipart('multipart-ok');
 });
+
+/** `multipart` as two parts: 5 MiB, then 100 000 bytes (small enough for GET to verify as it streams). */
+async function uploadMultipart(key: string): Promise<void> {
+  const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+  const e1 = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: multipart.subarray(0, 5 * MiB) }));
+  const e2 = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 2, Body: multipart.subarray(5 * MiB) }));
+  await s3.send(new CompleteMultipartUploadCommand({
+    Bucket: bucket, Key: key, UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: e1.ETag! }, { PartNumber: 2, ETag: e2.ETag! }] },
+  }));
+}
 
 after(async () => {
   s3?.destroy();
@@ -54,19 +59,20 @@ function metadataDb(readonly: boolean): Database.Database {
   return new Database(join(server.dataDir, 'metadata.sqlite'), { readonly, fileMustExist: true });
 }
 
-function blobOf(key: string): string {
+/** The blob file of an object's `extent`-th extent (its part, for a multipart object). */
+function blobOf(key: string, extent = 0): string {
   const db = metadataDb(true);
   try {
     const row = db.prepare<[string, string], { extents: string }>('SELECT extents FROM objects WHERE bucket = ? AND key = ?').get(bucket, key)!;
-    return (JSON.parse(row.extents) as { blob: string }[])[0]!.blob;
+    return (JSON.parse(row.extents) as { blob: string }[])[extent]!.blob;
   } finally {
     db.close();
   }
 }
 
 /** Flips one byte of a blob file in place, as bit rot would. */
-function flipBlobByte(key: string, offset: number): string {
-  const blob = blobOf(key);
+function flipBlobByte(key: string, offset: number, extent = 0): string {
+  const blob = blobOf(key, extent);
   const path = join(server.dataDir, 'blobs', blob.slice(0, 2), blob);
   const fd = openSync(path, 'r+');
   const byte = Buffer.alloc(1);
@@ -186,5 +192,19 @@ test('scrub while writes replace the objects it checks reports no false damage a
   }
   assert.ok(writes > 0);
   await assertIntact('blob-ok', bodies.get('blob-ok')!);
+  await assertIntact('multipart-ok', multipart);
+});
+
+test('a damaged small part of a multipart object cuts the GET short before its last bytes, then the object is quarantined', async () => {
+  await uploadMultipart('multipart-bad');
+  const blob = flipBlobByte('multipart-bad', 50_000, 1);
+  // The status line and the first part are gone by the time the last part is checked: the body ends early instead.
+  const read = await rawGet('multipart-bad');
+  assert.equal(read.status, 200);
+  assert.equal(read.complete, false, 'the body was cut off');
+  assert.ok(read.received.length < multipart.length, `${read.received.length} of ${multipart.length} bytes received`);
+  assert.ok(read.received.equals(multipart.subarray(0, read.received.length)), 'every byte received was right');
+  await rejectsWith(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'multipart-bad' })), 'InternalError', 500);
+  assert.ok(existsSync(join(server.dataDir, 'quarantine', blob)), 'the damaged part is in quarantine');
   await assertIntact('multipart-ok', multipart);
 });
