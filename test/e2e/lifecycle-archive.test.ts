@@ -9,11 +9,11 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import Database from 'better-sqlite3';
 import {
   CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutBucketLifecycleConfigurationCommand,
   PutObjectCommand, RestoreObjectCommand, type S3Client,
 } from '@aws-sdk/client-s3';
+import { readMetadata } from './data-folder.js';
 import { s3Client, startServer } from './harness.js';
 import { bodyBytes, patternBytes, walk } from './s3-helpers.js';
 
@@ -40,15 +40,6 @@ function fileCount(dir: string): number {
   let n = 0;
   for (const folder of readdirSync(dir)) n += readdirSync(join(dir, folder)).length;
   return n;
-}
-
-function readMetadata<T>(dataDir: string, read: (db: Database.Database) => T): T {
-  const db = new Database(join(dataDir, 'metadata.sqlite'), { readonly: true, fileMustExist: true });
-  try {
-    return read(db);
-  } finally {
-    db.close();
-  }
 }
 
 async function putAll(s3: S3Client, bucket: string, objects: ReadonlyMap<string, Buffer>, concurrency = 16): Promise<void> {
