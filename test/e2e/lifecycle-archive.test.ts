@@ -14,8 +14,9 @@ import {
   CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutBucketLifecycleConfigurationCommand,
   PutObjectCommand, RestoreObjectCommand, type S3Client,
 } from '@aws-sdk/client-s3';
+import { readMetadata } from './data-folder.js';
 import { s3Client, startServer } from './harness.js';
-import { fileCount, filesUnder, lifecycleCounts, midnightUtc, putAll, readMetadata, storageClassesOf } from './lifecycle-helpers.js';
+import { fileCount, filesUnder, lifecycleCounts, midnightUtc, putAll, storageClassesOf } from './lifecycle-helpers.js';
 import { bodyBytes, patternBytes, rejectsWith } from './s3-helpers.js';
 
 const FAST = ['--lifecycle-day-seconds', '0.2', '--gc-grace', '0'];

@@ -1,12 +1,10 @@
 /**
  * Helpers for the lifecycle tests: filling and listing a bucket, lifecycle
- * Dates, reading the cold and hot
- * folders and the SQLite metadata of a server's data folder, and the lifecycle
- * counters on its admin port.
+ * Dates, reading the cold and hot folders of a server's data folder, and the
+ * lifecycle counters on its admin port (its metadata: `data-folder.ts`).
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { RunningServer } from './harness.js';
 import { adminUrl, fetchText, sample } from './production-helpers.js';
@@ -52,16 +50,6 @@ export function fileCount(dir: string): number {
   let n = 0;
   for (const folder of readdirSync(dir)) n += readdirSync(join(dir, folder)).length;
   return n;
-}
-
-/** Reads a (possibly running) server's SQLite metadata through a read-only connection of its own. */
-export function readMetadata<T>(dataDir: string, read: (db: Database.Database) => T): T {
-  const db = new Database(join(dataDir, 'metadata.sqlite'), { readonly: true, fileMustExist: true });
-  try {
-    return read(db);
-  } finally {
-    db.close();
-  }
 }
 
 /** The lifecycle worker's counters as the admin port's /metrics shows them; a counter never incremented is 0. */
