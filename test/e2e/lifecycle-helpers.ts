@@ -5,10 +5,14 @@
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutBucketLifecycleConfigurationCommand, PutObjectCommand, type LifecycleRule, type S3Client } from '@aws-sdk/client-s3';
 import type { RunningServer } from './harness.js';
 import { adminUrl, fetchText, sample } from './production-helpers.js';
 import { walk } from './s3-helpers.js';
+
+export async function putLifecycle(s3: S3Client, bucket: string, rules: LifecycleRule[]): Promise<void> {
+  await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: rules } }));
+}
 
 /** PUTs every object, `concurrency` at a time. */
 export async function putAll(s3: S3Client, bucket: string, objects: ReadonlyMap<string, Buffer>, concurrency = 16): Promise<void> {

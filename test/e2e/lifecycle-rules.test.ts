@@ -16,9 +16,9 @@ import {
   type LifecycleRule, type S3Client, type StorageClass,
 } from '@aws-sdk/client-s3';
 import { s3Client, startServer, type RunningServer } from './harness.js';
-import { lifecycleCounts, midnightUtc, putAll, storageClassesOf } from './lifecycle-helpers.js';
+import { lifecycleCounts, midnightUtc, putAll, putLifecycle, storageClassesOf } from './lifecycle-helpers.js';
 import { waitFor } from './production-helpers.js';
-import { bodyBytes, patternBytes, rejectsWith, uniqueBucket } from './s3-helpers.js';
+import { bodyBytes, newBucket, patternBytes, rejectsWith } from './s3-helpers.js';
 
 const SHORT_DAY = ['--lifecycle-day-seconds', '0.2', '--gc-grace', '0'];
 
@@ -35,30 +35,20 @@ after(async () => {
   await server?.stop();
 });
 
-async function newBucket(prefix: string): Promise<string> {
-  const bucket = uniqueBucket(prefix);
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  return bucket;
-}
-
-async function putLifecycle(bucket: string, rules: LifecycleRule[]): Promise<void> {
-  await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: rules } }));
-}
-
 async function bytesOf(client: S3Client, bucket: string, key: string): Promise<Buffer> {
   return bodyBytes((await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body);
 }
 
 describe('Date-based expiration', () => {
   test('an Expiration Date in the past deletes every matching object on the next pass and leaves the others', async () => {
-    const bucket = await newBucket('lc-exp-date');
+    const bucket = await newBucket(s3, 'lc-exp-date');
     // Objects written after the date expire too: a Date rule covers everything its filter matches from that day on.
     const objects = new Map<string, Buffer>([
       ['old/small', patternBytes(100, 1)], ['old/nested/big', patternBytes(200 * 1024, 2)],
       ['oldish', patternBytes(100, 3)], ['later/one', patternBytes(100, 4)], ['keep', patternBytes(50 * 1024, 5)],
     ]);
     await putAll(s3, bucket, objects);
-    await putLifecycle(bucket, [
+    await putLifecycle(s3, bucket, [
       { ID: 'past', Status: 'Enabled', Filter: { Prefix: 'old/' }, Expiration: { Date: midnightUtc(-1) } },
       { ID: 'future', Status: 'Enabled', Filter: { Prefix: 'later/' }, Expiration: { Date: midnightUtc(30) } },
     ]);
@@ -77,7 +67,7 @@ describe('Date-based expiration', () => {
 
 describe('storage class edge cases', () => {
   test('REDUCED_REDUNDANCY by copy and multipart is reported by HEAD, GET and every listing, and moves down by rule', async () => {
-    const bucket = await newBucket('lc-rrs');
+    const bucket = await newBucket(s3, 'lc-rrs');
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: 'source', StorageClass: 'REDUCED_REDUNDANCY' }));
     await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'copy', CopySource: `${bucket}/src`, StorageClass: 'REDUCED_REDUNDANCY' }));
     const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp', StorageClass: 'REDUCED_REDUNDANCY' }));
@@ -99,13 +89,13 @@ describe('storage class edge cases', () => {
     assert.deepEqual(Object.fromEntries((versions.Versions ?? []).map((o) => [o.Key, o.StorageClass])), expected);
 
     // REDUCED_REDUNDANCY sits at the top of the transition waterfall, with STANDARD.
-    await putLifecycle(bucket, [{ ID: 'down', Status: 'Enabled', Filter: { Prefix: 'mp' }, Transitions: [{ Days: 1, StorageClass: 'GLACIER_IR' }] }]);
+    await putLifecycle(s3, bucket, [{ ID: 'down', Status: 'Enabled', Filter: { Prefix: 'mp' }, Transitions: [{ Days: 1, StorageClass: 'GLACIER_IR' }] }]);
     await waitFor('the transition', async () => ((await storageClassesOf(s3, bucket)).get('mp') === 'GLACIER_IR' ? true : undefined));
     assert.deepEqual(Object.fromEntries(await storageClassesOf(s3, bucket)), { ...expected, mp: 'GLACIER_IR' });
   });
 
   test('a copy without x-amz-storage-class is STANDARD, whatever the source\'s class', async () => {
-    const bucket = await newBucket('lc-copy-class');
+    const bucket = await newBucket(s3, 'lc-copy-class');
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'ia', Body: 'infrequent', StorageClass: 'ONEZONE_IA' }));
     await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'plain', CopySource: `${bucket}/ia` }));
     assert.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'plain' }))).StorageClass, undefined);
@@ -115,7 +105,7 @@ describe('storage class edge cases', () => {
   });
 
   test('CopyObject and CreateMultipartUpload with an unknown class are InvalidStorageClass (400) and create nothing', async () => {
-    const bucket = await newBucket('lc-bad-class');
+    const bucket = await newBucket(s3, 'lc-bad-class');
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: 'source', StorageClass: 'STANDARD_IA' }));
     for (const bogus of ['FROZEN', 'standard_ia']) {
       const storageClass = bogus as StorageClass;
@@ -132,7 +122,7 @@ describe('storage class edge cases', () => {
 
 describe('versioning-only actions', () => {
   test('ExpiredObjectDeleteMarker and NoncurrentVersion* round-trip unchanged and leave current objects alone', async () => {
-    const bucket = await newBucket('lc-noncurrent');
+    const bucket = await newBucket(s3, 'lc-noncurrent');
     const rules: LifecycleRule[] = [
       { ID: 'markers', Status: 'Enabled', Filter: { Prefix: 'm/' }, Expiration: { ExpiredObjectDeleteMarker: true } },
       { ID: 'markers-off', Status: 'Enabled', Filter: { Prefix: 'n/' }, Expiration: { ExpiredObjectDeleteMarker: false } },
@@ -148,7 +138,7 @@ describe('versioning-only actions', () => {
       // A canary: once it has acted, two lifecycle days have passed over every object below.
       { ID: 'canary', Status: 'Enabled', Filter: { Prefix: 'canary' }, Expiration: { Days: 2 } },
     ];
-    await putLifecycle(bucket, rules);
+    await putLifecycle(s3, bucket, rules);
     const got = await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }));
     assert.deepEqual(got.Rules, rules);
 

@@ -12,10 +12,11 @@ import {
   DeleteObjectTaggingCommand,
   GetBucketLifecycleConfigurationCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectVersionsCommand, ListObjectsCommand,
   ListObjectsV2Command, ListPartsCommand, PutBucketLifecycleConfigurationCommand, PutObjectCommand, PutObjectTaggingCommand, RestoreObjectCommand,
-  UploadPartCommand, type LifecycleRule, type S3Client, type StorageClass,
+  UploadPartCommand, type S3Client, type StorageClass,
 } from '@aws-sdk/client-s3';
 import { runCairn, s3Client, startServer, type RunningServer } from './harness.js';
-import { bodyBytes, md5Base64, rejectsWith, signedFetch, uniqueBucket, xmlValue } from './s3-helpers.js';
+import { putLifecycle } from './lifecycle-helpers.js';
+import { bodyBytes, md5Base64, newBucket, rejectsWith, signedFetch, xmlValue } from './s3-helpers.js';
 
 const DAY_SECONDS = 0.2;
 let server: RunningServer;
@@ -36,16 +37,6 @@ after(async () => {
   s3?.destroy();
   await server?.stop();
 });
-
-async function newBucket(prefix: string): Promise<string> {
-  const bucket = uniqueBucket(prefix);
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  return bucket;
-}
-
-async function putLifecycle(bucket: string, rules: LifecycleRule[]): Promise<void> {
-  await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: rules } }));
-}
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -74,9 +65,9 @@ const rule = (body: string): string => `<LifecycleConfiguration><Rule>${body}</R
 
 describe('lifecycle configuration', () => {
   test('a bucket without one answers NoSuchLifecycleConfiguration; put, get and delete round-trip every filter kind', async () => {
-    const bucket = await newBucket('lc-config');
+    const bucket = await newBucket(s3, 'lc-config');
     await rejectsWith(s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket })), 'NoSuchLifecycleConfiguration', 404);
-    await putLifecycle(bucket, [
+    await putLifecycle(s3, bucket, [
       { ID: 'prefix', Status: 'Enabled', Filter: { Prefix: 'logs/' }, Transitions: [{ Days: 30, StorageClass: 'STANDARD_IA' }, { Days: 90, StorageClass: 'GLACIER' }], Expiration: { Days: 120 } },
       { ID: 'tag', Status: 'Disabled', Filter: { Tag: { Key: 'class', Value: 'temp' } }, Expiration: { Days: 7 } },
       { ID: 'and', Status: 'Enabled', Filter: { And: { Prefix: 'a/', Tags: [{ Key: 'k', Value: 'v' }], ObjectSizeGreaterThan: 10, ObjectSizeLessThan: 1000 } }, Transitions: [{ Days: 1, StorageClass: 'GLACIER_IR' }] },
@@ -114,7 +105,7 @@ describe('lifecycle configuration', () => {
   });
 
   test('S3\'s validation errors', async () => {
-    const bucket = await newBucket('lc-errors');
+    const bucket = await newBucket(s3, 'lc-errors');
     await rejectsDocument(bucket, '<LifecycleConfiguration><Rule>', 'MalformedXML', 400);
     await rejectsDocument(bucket, '<LifecycleConfiguration></LifecycleConfiguration>', 'MalformedXML', 400);
     await rejectsDocument(bucket, rule('<ID>x</ID><Filter/><Expiration><Days>1</Days></Expiration>'), 'MalformedXML', 400);
@@ -149,7 +140,7 @@ describe('lifecycle configuration', () => {
   });
 
   test('only the bucket owner configures lifecycle', async () => {
-    const bucket = await newBucket('lc-owner');
+    const bucket = await newBucket(s3, 'lc-owner');
     const other = { accessKeyId: 'CAIRNLIFECYCLEOTHER1', secretAccessKey: 'lifecycle-other-secret-0000000000000000' };
     const created = await runCairn(['admin', 'account', 'create', '--data', server.dataDir, '--id', 'c'.repeat(64), '--name', 'other',
       '--email', 'lifecycle-other@example.com', '--access-key', other.accessKeyId, '--secret-key', other.secretAccessKey]);
@@ -169,7 +160,7 @@ describe('lifecycle configuration', () => {
 
 describe('storage classes', () => {
   test('accepted on PUT, copy and multipart, reported by HEAD and listings; others are InvalidStorageClass', async () => {
-    const bucket = await newBucket('lc-classes');
+    const bucket = await newBucket(s3, 'lc-classes');
     await rejectsWith(s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'x', Body: 'x', StorageClass: 'FROZEN' as StorageClass })), 'InvalidStorageClass', 400);
     await rejectsWith(s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'x', StorageClass: 'FROZEN' as StorageClass })), 'InvalidStorageClass', 400);
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'std', Body: 'standard' }));
@@ -195,9 +186,9 @@ describe('storage classes', () => {
 
 describe('rules at work (one day lasts 0.2 s)', () => {
   test('prefix, tag, and, size bounds, Date and Disabled rules each act on exactly their objects', async () => {
-    const bucket = await newBucket('lc-filters');
+    const bucket = await newBucket(s3, 'lc-filters');
     const yesterday = new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000 - 86_400_000);
-    await putLifecycle(bucket, [
+    await putLifecycle(s3, bucket, [
       { ID: 'prefix', Status: 'Enabled', Filter: { Prefix: 'p/' }, Transitions: [{ Days: 1, StorageClass: 'INTELLIGENT_TIERING' }] },
       { ID: 'tag', Status: 'Enabled', Filter: { Tag: { Key: 'class', Value: 'temp' } }, Expiration: { Days: 1 } },
       { ID: 'and', Status: 'Enabled', Filter: { And: { Prefix: 'a/', ObjectSizeGreaterThan: 10, ObjectSizeLessThan: 100 } }, Transitions: [{ Days: 1, StorageClass: 'GLACIER_IR' }] },
@@ -229,7 +220,7 @@ describe('rules at work (one day lasts 0.2 s)', () => {
   });
 
   test('Tag and And (prefix + tags) rules act on exactly the objects carrying the tags', async () => {
-    const bucket = await newBucket('lc-tags');
+    const bucket = await newBucket(s3, 'lc-tags');
     const put = (Key: string, Tagging?: string): Promise<unknown> => s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body: Key, ...(Tagging ? { Tagging } : {}) }));
     await put('tmp/temp', 'class=temp');
     await put('tmp/keep', 'class=keep');
@@ -252,7 +243,7 @@ describe('rules at work (one day lasts 0.2 s)', () => {
     await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'logs/copied', CopySource: `${bucket}/other/both` }));
     await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'logs/retagged', CopySource: `${bucket}/other/both`, TaggingDirective: 'REPLACE', Tagging: 'tier=warm' }));
     // The rules come once every object has its final tags, so no pass can see one half-made.
-    await putLifecycle(bucket, [
+    await putLifecycle(s3, bucket, [
       { ID: 'temp', Status: 'Enabled', Filter: { Tag: { Key: 'class', Value: 'temp' } }, Expiration: { Days: 1 } },
       { ID: 'cold-logs', Status: 'Enabled', Filter: { And: { Prefix: 'logs/', Tags: [{ Key: 'tier', Value: 'cold' }, { Key: 'team', Value: 'a' }] } }, Transitions: [{ Days: 1, StorageClass: 'GLACIER_IR' }] },
     ]);
@@ -271,8 +262,8 @@ describe('rules at work (one day lasts 0.2 s)', () => {
   });
 
   test('AbortIncompleteMultipartUpload aborts stale uploads under its prefix only', async () => {
-    const bucket = await newBucket('lc-abort');
-    await putLifecycle(bucket, [{ ID: 'abort', Status: 'Enabled', Filter: { Prefix: 'mp/' }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }]);
+    const bucket = await newBucket(s3, 'lc-abort');
+    await putLifecycle(s3, bucket, [{ ID: 'abort', Status: 'Enabled', Filter: { Prefix: 'mp/' }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }]);
     const stale = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp/stale' }));
     await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'mp/stale', UploadId: stale.UploadId!, PartNumber: 1, Body: 'part' }));
     await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'keep/upload' }));
@@ -288,7 +279,7 @@ describe('rules at work (one day lasts 0.2 s)', () => {
 
 describe('RestoreObject', () => {
   test('status codes, x-amz-restore, and reads of archived objects', async () => {
-    const bucket = await newBucket('lc-restore');
+    const bucket = await newBucket(s3, 'lc-restore');
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'standard', Body: 'hot' }));
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'slow', Body: 'archived, bulk', StorageClass: 'DEEP_ARCHIVE' }));
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'fast', Body: 'archived, expedited', StorageClass: 'GLACIER' }));

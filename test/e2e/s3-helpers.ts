@@ -9,6 +9,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AbsoluteLocation, BuildHandler, BuildHandlerOptions, Checksum, MetadataBearer, SourceData } from '@smithy/types';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ROOT_KEY, type RunningServer } from './harness.js';
 
 /** What every error the SDK throws for an S3 error response carries. */
@@ -84,6 +85,13 @@ export function withHeaders<C extends WithMiddleware>(command: C, headers: Reado
 /** A bucket name no other test of the run uses. */
 export function uniqueBucket(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Creates a bucket with a unique name starting with `prefix`; returns the name. */
+export async function newBucket(s3: S3Client, prefix: string): Promise<string> {
+  const bucket = uniqueBucket(prefix);
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  return bucket;
 }
 
 /** Deterministic pseudo-random bytes, so that a failure reproduces. */

@@ -8,13 +8,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  CompleteMultipartUploadCommand, CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteObjectTaggingCommand,
+  CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectTaggingCommand,
   GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, ListObjectsV2Command, PutBucketAclCommand, PutObjectAclCommand,
   PutObjectCommand, PutObjectTaggingCommand, UploadPartCommand, type S3Client, type Tag, type TaggingDirective,
 } from '@aws-sdk/client-s3';
 import { createAccount, expectAllowed, expectError, type Account } from './acl-helpers.js';
 import { s3Client, startServer, type RunningServer } from './harness.js';
-import { bodyBytes, md5Base64, rejectsWith, signedFetch, uniqueBucket, xmlValue } from './s3-helpers.js';
+import { bodyBytes, md5Base64, newBucket, rejectsWith, signedFetch, xmlValue } from './s3-helpers.js';
 
 let server: RunningServer;
 let s3: S3Client;
@@ -28,12 +28,6 @@ after(async () => {
   s3?.destroy();
   await server?.stop();
 });
-
-async function newBucket(prefix: string): Promise<string> {
-  const bucket = uniqueBucket(prefix);
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  return bucket;
-}
 
 async function tagsOf(bucket: string, key: string, client: S3Client = s3): Promise<Tag[]> {
   return (await client.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }))).TagSet ?? [];
@@ -57,7 +51,7 @@ const tagXml = (key: string, value: string): string => `<Tag><Key>${key}</Key><V
 
 describe('object tagging', () => {
   test('PutObjectTagging, GetObjectTagging and DeleteObjectTagging round-trip a tag set', async () => {
-    const bucket = await newBucket('tag-roundtrip');
+    const bucket = await newBucket(s3, 'tag-roundtrip');
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'obj', Body: 'tagged bytes' }));
     assert.deepEqual(await tagsOf(bucket, 'obj'), []);
 
@@ -95,7 +89,7 @@ describe('object tagging', () => {
   });
 
   test('x-amz-tagging on PutObject sets the tags, GET and HEAD count them, and an overwrite without it clears them', async () => {
-    const bucket = await newBucket('tag-put');
+    const bucket = await newBucket(s3, 'tag-put');
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'one', Tagging: 'a=1&b=two%20words%3A%20%C3%A9&&empty=&flag' }));
     assert.deepEqual(await tagsOf(bucket, 'k'), [tag('a', '1'), tag('b', 'two words: é'), tag('empty', ''), tag('flag', '')]);
     assert.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' }))).TagCount, 4);
@@ -114,7 +108,7 @@ describe('object tagging', () => {
   });
 
   test('CreateMultipartUpload keeps x-amz-tagging until CompleteMultipartUpload gives it to the object', async () => {
-    const bucket = await newBucket('tag-mpu');
+    const bucket = await newBucket(s3, 'tag-mpu');
     const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp', Tagging: 'stage=upload&team=storage' }));
     const part = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'mp', UploadId: upload.UploadId!, PartNumber: 1, Body: 'only part' }));
     // No object yet: its tags wait with the upload.
@@ -135,7 +129,7 @@ describe('object tagging', () => {
   });
 
   test('CopyObject copies the source\'s tags by default and with COPY, and takes x-amz-tagging with REPLACE', async () => {
-    const bucket = await newBucket('tag-copy');
+    const bucket = await newBucket(s3, 'tag-copy');
     const source = [tag('origin', 'source'), tag('n', '1')];
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: 'copied bytes', Tagging: 'origin=source&n=1' }));
 
@@ -163,7 +157,7 @@ describe('object tagging', () => {
   });
 
   test('S3\'s validation errors, none of which changes the tags', async () => {
-    const bucket = await newBucket('tag-errors');
+    const bucket = await newBucket(s3, 'tag-errors');
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'obj', Body: 'x', Tagging: 'keep=me' }));
     const put = (TagSet: Tag[]): Promise<unknown> => s3.send(new PutObjectTaggingCommand({ Bucket: bucket, Key: 'obj', Tagging: { TagSet } }));
 
@@ -210,7 +204,7 @@ describe('object tagging', () => {
   });
 
   test('only the bucket owner reads and writes tags, even where ACLs let another account read and write', async () => {
-    const bucket = await newBucket('tag-owner');
+    const bucket = await newBucket(s3, 'tag-owner');
     const other: Account = {
       id: 'd'.repeat(64), name: 'tagger', email: 'tagger@example.com',
       key: { accessKeyId: 'CAIRNTAGGINGOTHER001', secretAccessKey: 'tagging-other-secret-000000000000000000' },
