@@ -10,7 +10,7 @@ import { Agent } from 'node:http';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ROOT_KEY, startServer, type RunningServer } from './harness.js';
-import { adminUrl, fetchText, logLines, sample, waitFor } from './production-helpers.js';
+import { adminUrl, fetchText, pidByRequestId, sample, waitFor, waitForWorkers } from './production-helpers.js';
 
 const BUCKET = 'spread';
 let server: RunningServer;
@@ -22,10 +22,6 @@ function client(options: { keepAlive: boolean; maxSockets: number; maxAttempts: 
   });
 }
 
-/** Which process answered each request id, from the access log. */
-function pidByRequestId(): Map<string, number> {
-  return new Map(logLines(server).filter((l) => l.msg === 'request' && l.requestId).map((l) => [l.requestId!, l.pid]));
-}
 
 function alive(pid: number): boolean {
   try {
@@ -38,6 +34,8 @@ function alive(pid: number): boolean {
 
 before(async () => {
   server = await startServer({ args: ['--workers', '2', '--log-level', 'info'] });
+  // The endpoint is announced when the first worker listens; the test is about both.
+  await waitForWorkers(server, 2);
   const s3 = client({ keepAlive: false, maxSockets: 4, maxAttempts: 1 });
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   s3.destroy();
@@ -58,7 +56,7 @@ test('requests are served by both workers, never by the primary', async () => {
   }));
   s3.destroy();
   const byId = await waitFor('the 40 access-log lines', () => {
-    const map = pidByRequestId();
+    const map = pidByRequestId(server);
     return ids.every((id) => map.has(id)) ? map : undefined;
   });
   const pids = new Set(ids.map((id) => byId.get(id)!));
@@ -116,22 +114,7 @@ test('a SIGKILLed worker is replaced while another client keeps its requests suc
 
   // New connections reach the replacement as well as the survivor, once it listens (it was forked
   // when the primary noticed, and opens the store before it takes connections).
-  const fresh = client({ keepAlive: false, maxSockets: 8, maxAttempts: 1 });
-  let batch = 0;
-  const pids = await waitFor('a replacement serving new connections', async () => {
-    const ids = await Promise.all(Array.from({ length: 24 }, async (_, i) => {
-      const out = await fresh.send(new PutObjectCommand({ Bucket: BUCKET, Key: `after-${batch}-${i}`, Body: 'x' }));
-      return out.$metadata.requestId!;
-    }));
-    batch++;
-    const byId = await waitFor('the access-log lines', () => {
-      const map = pidByRequestId();
-      return ids.every((id) => map.has(id)) ? map : undefined;
-    });
-    const served = new Set(ids.map((id) => byId.get(id)!));
-    return served.size === 2 ? served : undefined;
-  });
-  fresh.destroy();
+  const pids = await waitForWorkers(server, 2);
   assert.ok(!pids.has(victim));
   const replacement = [...pids].find((p) => !workers.includes(p));
   assert.ok(replacement !== undefined, 'a new worker serves requests');

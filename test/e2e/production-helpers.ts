@@ -65,6 +65,28 @@ export async function waitFor<T>(what: string, check: () => T | undefined | Prom
   }
 }
 
+/** Which process answered each request id, from the access log (needs --log-level info). */
+export function pidByRequestId(server: RunningServer): Map<string, number> {
+  return new Map(logLines(server).filter((l) => l.msg === 'request' && l.requestId).map((l) => [l.requestId!, l.pid]));
+}
+
+/**
+ * Sends batches of requests on fresh connections until `count` worker processes
+ * answer them: each worker boots on its own, so the first to listen can take
+ * every connection for a while. Resolves with their pids (access log at info).
+ */
+export async function waitForWorkers(server: RunningServer, count: number): Promise<Set<number>> {
+  return waitFor(`${count} workers serving new connections`, async () => {
+    const ids = await Promise.all(Array.from({ length: 4 * count }, async () => String((await fetchText(`${server.endpoint}/`)).headers['x-amz-request-id'])));
+    const byId = await waitFor('the access-log lines', () => {
+      const map = pidByRequestId(server);
+      return ids.every((id) => map.has(id)) ? map : undefined;
+    });
+    const pids = new Set(ids.map((id) => byId.get(id)!));
+    return pids.size >= count ? pids : undefined;
+  });
+}
+
 /** The value of one Prometheus sample (labels given in order of the exposition), or undefined. */
 export function sample(metrics: string, name: string, labels: Readonly<Record<string, string>> = {}): number | undefined {
   const wanted = Object.entries(labels);

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ROOT_KEY, startServer, type RunningServer } from './harness.js';
-import { logLines, waitFor } from './production-helpers.js';
+import { pidByRequestId, waitFor, waitForWorkers } from './production-helpers.js';
 import { md5Hex } from './s3-helpers.js';
 
 const BUCKET = 'consistency';
@@ -58,6 +58,7 @@ function anonymousStatus(key: string): Promise<number> {
 
 before(async () => {
   server = await startServer({ args: ['--workers', '2', '--log-level', 'info'] });
+  await waitForWorkers(server, 2);
   writer = client(1);
   reader = client(READERS);
   await writer.send(new CreateBucketCommand({ Bucket: BUCKET }));
@@ -91,7 +92,7 @@ test('overwrites and deletes made through one worker are seen at once by both', 
   }
   // Both workers took part in the reads: each had the record cached when the other wrote.
   const pids = await waitFor('the access lines of the reads', () => {
-    const byId = new Map(logLines(server).filter((l) => l.msg === 'request' && l.requestId).map((l) => [l.requestId!, l.pid]));
+    const byId = pidByRequestId(server);
     return readIds.every((id) => byId.has(id)) ? new Set(readIds.map((id) => byId.get(id))) : undefined;
   });
   assert.equal(pids.size, 2, 'reads were served by both workers');
