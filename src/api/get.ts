@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { pipeline as pipe, Readable } from 'node:stream';
+import { pipeline as pipe } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setImmediate } from 'node:timers/promises';
 import { S3Error } from '../errors.js';
@@ -172,21 +172,20 @@ function partRange(record: ObjectRecord, raw: string): { range: ByteRange; count
   return { range: { start, end: start + size - 1 }, count: sizes.length };
 }
 
-/** Streams bytes [start, end] of an object, across its extents, with backpressure. */
+/** Sends bytes [start, end] of an object, across its extents, with backpressure, and ends the response. */
 export async function streamBody(res: ServerResponse, blobs: Blobs, record: ObjectRecord, range: ByteRange): Promise<void> {
   if (record.data.kind === 'inline') {
     res.end(record.data.bytes.subarray(range.start, range.end + 1));
     return;
   }
-  const extents = record.data.extents;
-  if (extents.length > 1) {
-    await pipeline(Readable.from(readExtents(blobs, record, range)), res);
-    return;
-  }
-  // The common case, one blob, pipes straight from the file.
-  const unpin = blobs.pin([extents[0]!.blob]);
+  const unpin = blobs.pin(record.data.extents.map((e) => e.blob));
   try {
-    await pipeline(readExtent(blobs, record, extents[0]!, range.start, range.end), res);
+    for (const { extent, from, to } of extentSlices(record.data.extents, range)) {
+      const verifier = verifierOf(record, extent, from, to);
+      if (verifier) await pipeline(blobs.read(extent.blob, from, to), verifier, res, { end: false });
+      else await blobs.writeTo(extent.blob, from, to, res);
+    }
+    res.end();
   } finally {
     unpin();
   }
@@ -196,7 +195,11 @@ export async function* readExtents(blobs: Blobs, record: ObjectRecord, range: By
   if (record.data.kind !== 'blobs') return;
   const unpin = blobs.pin(record.data.extents.map((e) => e.blob));
   try {
-    yield* readPinnedExtents(blobs, record, record.data.extents, range);
+    for (const { extent, from, to } of extentSlices(record.data.extents, range)) {
+      const stream = blobs.read(extent.blob, from, to);
+      const verifier = verifierOf(record, extent, from, to);
+      yield* (verifier ? pipe(stream, verifier, () => undefined) : stream) as AsyncIterable<Buffer>;
+    }
   } finally {
     unpin();
   }
@@ -210,23 +213,21 @@ export async function* readExtents(blobs: Blobs, record: ObjectRecord, range: By
  */
 export const VERIFY_ON_READ_MAX = 256 * 1024;
 
-/** Bytes [from, to] of one extent; a whole extent of verifiable size whose MD5 is recorded is verified as it streams. */
-function readExtent(blobs: Blobs, record: ObjectRecord, extent: BlobExtent, from: number, to: number): Readable {
-  const stream = blobs.read(extent.blob, from, to);
+/** The MD5 check for bytes [from, to] of an extent: only a whole extent of verifiable size whose MD5 is recorded gets one. */
+function verifierOf(record: ObjectRecord, extent: BlobExtent, from: number, to: number): Md5Verifier | undefined {
   const whole = from === 0 && to === extent.size - 1;
   const md5 = whole && extent.size <= VERIFY_ON_READ_MAX ? extentMd5(record, extent) : undefined;
-  if (md5 === undefined) return stream;
-  return pipe(stream, new Md5Verifier(extent.blob, md5), () => undefined);
+  return md5 === undefined ? undefined : new Md5Verifier(extent.blob, md5);
 }
 
-async function* readPinnedExtents(blobs: Blobs, record: ObjectRecord, extents: readonly BlobExtent[], range: ByteRange): AsyncGenerator<Buffer> {
+/** The extents a byte range covers, each with the bytes [from, to] of it that the range takes. */
+function* extentSlices(extents: readonly BlobExtent[], range: ByteRange): Generator<{ extent: BlobExtent; from: number; to: number }> {
   let offset = 0;
   for (const extent of extents) {
     const extentEnd = offset + extent.size - 1;
-    if (extentEnd >= range.start && offset <= range.end) {
-      const from = Math.max(range.start, offset) - offset;
-      const to = Math.min(range.end, extentEnd) - offset;
-      yield* readExtent(blobs, record, extent, from, to) as AsyncIterable<Buffer>;
+    // An empty extent (an empty last part) has no bytes to send.
+    if (extent.size > 0 && extentEnd >= range.start && offset <= range.end) {
+      yield { extent, from: Math.max(range.start, offset) - offset, to: Math.min(range.end, extentEnd) - offset };
     }
     offset += extent.size;
     if (offset > range.end) return;

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { LifecycleMetadata } from './lifecycle-types.js';
 
 export type AccountId = string;
@@ -341,6 +341,11 @@ export interface Blobs {
   ingest(body: Readable, options: IngestOptions): Promise<StoredBody>;
   /** Streams bytes [start, end] (inclusive) of a blob. */
   read(id: BlobId, start: number, end: number): Readable;
+  /**
+   * Writes bytes [start, end] (inclusive) of a blob to `out` without ending it;
+   * rejects if `out` closes or fails first, or the blob is shorter.
+   */
+  writeTo(id: BlobId, start: number, end: number, out: Writable): Promise<void>;
   /** Removes a blob that was never committed (a failed write). */
   discard(data: ObjectData): Promise<void>;
   delete(id: BlobId): Promise<void>;

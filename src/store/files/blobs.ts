@@ -17,6 +17,8 @@ const WRITE_BATCH = 1024 * 1024;
 /** Blobs sit in 256 folders named by their id's first two hex digits, all made when the store opens. */
 const FANOUT_CHARS = 2;
 const READ_BUFFER = 256 * 1024;
+/** Read buffers one writeTo cycles through: enough to keep a socket busy while the next read runs. */
+const SEND_BUFFERS = 4;
 
 /**
  * Blob files under generated ids, fanned out as blobs/ab/ab…, so that any key
@@ -78,6 +80,15 @@ export class FileBlobs implements Blobs {
 
   read(id: BlobId, start: number, end: number): Readable {
     return createReadStream(this.pathOf(id), { start, end, highWaterMark: READ_BUFFER });
+  }
+
+  async writeTo(id: BlobId, start: number, end: number, out: Writable): Promise<void> {
+    const handle = await open(this.pathOf(id), 'r');
+    try {
+      await sendRange(handle, start, end, out);
+    } finally {
+      await handle.close();
+    }
   }
 
   pin(ids: readonly BlobId[]): () => void {
@@ -174,6 +185,50 @@ function dropWritten(buffers: Buffer[], written: number): Buffer[] {
   const remaining = buffers.slice(i);
   if (rest > 0 && remaining.length > 0) remaining[0] = remaining[0]!.subarray(rest);
   return remaining;
+}
+
+/**
+ * Reads bytes [start, end] of a file into a few buffers and writes them to `out`,
+ * reusing each once `out` has handed its bytes on (the write callback). A fresh
+ * Buffer per read, as fs streams allocate, is memory outside V8's heap: at GET
+ * speeds it set off a full GC every 20 MB or so, half of a large GET's CPU.
+ */
+async function sendRange(handle: FileHandle, start: number, end: number, out: Writable): Promise<void> {
+  const free = Array.from({ length: SEND_BUFFERS }, () => Buffer.allocUnsafeSlow(READ_BUFFER));
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  const signal = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  // A write to a closed response never calls back: the close itself must end the wait.
+  const onClose = (): void => {
+    failure ??= new Error('the destination closed before the blob was sent');
+    signal();
+  };
+  out.once('close', onClose);
+  try {
+    for (let pos = start; pos <= end;) {
+      if (failure) throw failure;
+      const buffer = free.pop();
+      if (buffer === undefined) {
+        await new Promise<void>((resolve) => { wake = resolve; });
+        continue;
+      }
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, end - pos + 1), pos);
+      if (bytesRead === 0) throw new Error(`the blob ends at byte ${pos}, before byte ${end}`);
+      pos += bytesRead;
+      out.write(buffer.subarray(0, bytesRead), (err?: Error | null) => {
+        if (err) failure ??= err;
+        free.push(buffer);
+        signal();
+      });
+    }
+    if (failure) throw failure;
+  } finally {
+    out.off('close', onClose);
+  }
 }
 
 async function readdirOrEmpty(dir: string): Promise<string[]> {
