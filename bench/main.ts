@@ -263,7 +263,8 @@ async function compare(servers: readonly [Server, Server], name: string, concurr
 }
 
 function stop(servers: Server[], server: Server): void {
-  servers.splice(servers.indexOf(server), 1);
+  const at = servers.indexOf(server);
+  if (at >= 0) servers.splice(at, 1);
   server.child.kill('SIGTERM');
   rmSync(server.dir, { recursive: true, force: true });
 }

@@ -69,10 +69,7 @@ function upperHexValue(c: number): number {
 }
 
 function hexValue(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  if (c >= 0x41 && c <= 0x46) return c - 0x37;
-  if (c >= 0x61 && c <= 0x66) return c - 0x57;
-  return -1;
+  return c >= 0x61 && c <= 0x66 ? c - 0x57 : upperHexValue(c);
 }
 
 /**
