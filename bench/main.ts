@@ -8,7 +8,8 @@
  * some operations besides the PUTs that load the data (e.g. "HEAD,GET"); BENCH_NODE_ARGS passes Node flags to the Cairn
  * process (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it); BENCH_WORKERS sets Cairn's worker count.
  * A second table compares Cairn's default (a worker per core) with one worker
- * on the CPU-bound cells; BENCH_CORES=0 skips it.
+ * on the CPU-bound cells; BENCH_CORES=0 skips it. BENCH_ROUNDS (default 3) sets
+ * how many times each cell is measured on both servers.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -31,6 +32,13 @@ const ONLY_OPS = process.env.BENCH_OPS?.split(',') as Op[] | undefined;
 const WORKERS = process.env.BENCH_WORKERS === undefined ? undefined : Number(process.env.BENCH_WORKERS);
 /** BENCH_CORES=0 skips the second-core comparison. */
 const CORES = process.env.BENCH_CORES !== '0';
+/**
+ * Rounds per cell, each on fresh keys and on both servers back to back (in
+ * alternating order). This machine is shared: a neighbour's burst can halve one
+ * measurement, so a cell reports each server's median round and the median of
+ * the rounds' ratios.
+ */
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? '3'));
 
 type Op = 'PUT' | 'GET' | 'HEAD' | 'DELETE' | 'LIST';
 
@@ -227,17 +235,24 @@ const mib = (x: Cell): number => x.bytes / x.seconds / 1024 / 1024;
 
 function header(a: string, b: string): string {
   const side = (name: string): string => `${`${name} req/s`.padStart(11)} ${'MiB/s'.padStart(9)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)} ${'µs/req'.padStart(7)} ${'gen µs'.padStart(7)} ${'rss MiB'.padStart(8)}`;
-  return `${'op'.padEnd(7)}${'size'.padEnd(9)}${'conc'.padStart(5)} | ${side(a)} | ${side(b)} | ${'ratio'.padStart(6)}`;
+  return `${'op'.padEnd(7)}${'size'.padEnd(9)}${'conc'.padStart(5)} | ${side(a)} | ${side(b)} | ${'ratio'.padStart(6)} ${'range'.padStart(10)}`;
 }
 
-function line(op: Op, s: Scenario, concurrency: number, a: Cell, b: Cell): string {
+function median<T>(items: readonly T[], by: (x: T) => number): T {
+  return [...items].sort((x, y) => by(x) - by(y))[Math.floor((items.length - 1) / 2)]!;
+}
+
+/** One cell: each server's median round, the median of the rounds' ratios and their range. */
+function line(op: Op, s: Scenario, concurrency: number, rounds: readonly { a: Cell; b: Cell }[]): string {
   const side = (x: Cell): string => `${fmt(rate(x)).padStart(11)} ${fmt(mib(x))} ${fmt(x.p50, 2)} ${fmt(x.p99, 2)} ${perReq(x.cpu, x)} ${perReq(x.clientCpu, x)} ${x.peakRss.toFixed(0).padStart(8)}`;
-  return `${op.padEnd(7)}${s.label.padEnd(9)}${String(concurrency).padStart(5)} | ${side(a)} | ${side(b)} | ${(rate(a) / rate(b)).toFixed(2).padStart(6)}`;
+  const ratios = rounds.map((r) => rate(r.a) / rate(r.b));
+  const spread = `${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}`;
+  return `${op.padEnd(7)}${s.label.padEnd(9)}${String(concurrency).padStart(5)} | ${side(median(rounds.map((r) => r.a), rate))} | ${side(median(rounds.map((r) => r.b), rate))} | ${median(ratios, (x) => x).toFixed(2).padStart(6)} ${spread.padStart(10)}`;
 }
 
 /**
  * One scenario at one concurrency on two servers, operation by operation (each
- * operation measured on both before the next), printing a line per operation.
+ * operation measured on both before the next), ROUNDS times; then a line per operation.
  */
 async function compare(servers: readonly [Server, Server], name: string, concurrency: number, only: readonly Op[] | undefined): Promise<void> {
   const s = SCENARIOS[name];
@@ -245,7 +260,6 @@ async function compare(servers: readonly [Server, Server], name: string, concurr
   const body = Buffer.alloc(s.size, 'cairn-bench-');
   const count = Math.max(2, Math.round(s.count * SCALE));
   const tag = `${servers[0].name}-${servers[1].name}`;
-  const keys = Array.from({ length: count }, (_, i) => `bench/${tag}/${name}/c${concurrency}/obj-${String(i).padStart(6, '0')}`);
   // The PUTs load the objects the other operations read.
   const ops = (name === '4k' ? ['PUT', 'LIST', 'HEAD', 'GET', 'DELETE'] as const : ['PUT', 'HEAD', 'GET', 'DELETE'] as const)
     .filter((op) => !only || op === 'PUT' || only.includes(op));
@@ -254,12 +268,19 @@ async function compare(servers: readonly [Server, Server], name: string, concurr
     const warm = Array.from({ length: Math.min(count, WARM_UP_REQUESTS) }, (_, i) => `warm/${tag}/${name}/c${concurrency}/obj-${i}`);
     for (const op of ops) for (const server of servers) await measure(server, op, op === 'LIST' ? warm.slice(0, 2) : warm, op === 'PUT' ? body : undefined, concurrency);
   }
-  for (const op of ops) {
-    const opKeys = op === 'LIST' ? keys.slice(0, Math.max(2, Math.round(100 * SCALE))) : keys;
-    const a = await measure(servers[0], op, opKeys, op === 'PUT' ? body : undefined, concurrency);
-    const b = await measure(servers[1], op, opKeys, op === 'PUT' ? body : undefined, concurrency);
-    console.log(line(op, s, concurrency, a, b));
+  const cells = new Map<Op, { a: Cell; b: Cell }[]>(ops.map((op) => [op, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    // Fresh keys: every round's reads are first reads, as in the first.
+    const keys = Array.from({ length: count }, (_, i) => `bench/${tag}/${name}/c${concurrency}/r${round}/obj-${String(i).padStart(6, '0')}`);
+    const [first, second] = round % 2 === 0 ? [servers[0], servers[1]] : [servers[1], servers[0]];
+    for (const op of ops) {
+      const opKeys = op === 'LIST' ? keys.slice(0, Math.max(2, Math.round(100 * SCALE))) : keys;
+      const x = await measure(first, op, opKeys, op === 'PUT' ? body : undefined, concurrency);
+      const y = await measure(second, op, opKeys, op === 'PUT' ? body : undefined, concurrency);
+      cells.get(op)!.push(first === servers[0] ? { a: x, b: y } : { a: y, b: x });
+    }
   }
+  for (const op of ops) console.log(line(op, s, concurrency, cells.get(op)!));
 }
 
 function stop(servers: Server[], server: Server): void {
@@ -277,7 +298,8 @@ async function main(): Promise<void> {
     started.push(bare);
     console.log(header('cairn', 'bare'));
     for (const name of SIZES) for (const concurrency of SCENARIOS[name]?.concurrency ?? [0]) await compare([cairn, bare], name, concurrency, ONLY_OPS);
-    console.log('\nratio = Cairn requests per second / bare server requests per second (same run, same machine).');
+    console.log(`\nEach cell ran ${ROUNDS} time(s) on both servers; shown: each server's median round.`);
+    console.log('ratio = median over the rounds of Cairn requests per second / bare server requests per second (same round); range = the lowest and highest round.');
     console.log('µs/req = server CPU (all its processes) per request; gen µs = the load generator\'s CPU per request (it shares the machine).');
     console.log('LIST on the bare server is a readdir; on Cairn a ListObjectsV2 page of up to 1000 keys.');
     stop(started, bare);
@@ -287,7 +309,7 @@ async function main(): Promise<void> {
       console.log(`\nSecond core: Cairn with one worker per core (${cpus().length}) against Cairn with one worker.`);
       console.log(header('cores', '1 worker'));
       for (const cell of CORE_CELLS) if (SIZES.includes(cell.size)) await compare([cairn, single], cell.size, cell.concurrency, ONLY_OPS);
-      console.log('\nratio = requests per second with a worker per core / with one worker (same run; the load generator takes its share of the cores).');
+      console.log('\nratio = median over the rounds of requests per second with a worker per core / with one worker (same round; the load generator takes its share of the cores).');
     }
   } finally {
     for (const server of [...started]) stop(started, server);

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { S3Error } from '../errors.js';
-import type { ObjectRecord } from '../store/types.js';
+import type { ObjectHead } from '../store/types.js';
 import { bareEtag } from './object-headers.js';
 
 export interface ReadConditions {
@@ -28,7 +28,7 @@ function parseDate(value: string | undefined): number | undefined {
  * If-None-Match over If-Modified-Since. Dates compare at whole seconds, the
  * precision of Last-Modified.
  */
-export function evaluateConditions(c: ReadConditions, record: ObjectRecord): ConditionOutcome {
+export function evaluateConditions(c: ReadConditions, record: ObjectHead): ConditionOutcome {
   const modified = Math.floor(record.lastModified.getTime() / 1000) * 1000;
   if (c.ifMatch !== undefined) {
     if (!etagMatches(c.ifMatch, record.etag)) return 'failed';
@@ -46,7 +46,7 @@ export function evaluateConditions(c: ReadConditions, record: ObjectRecord): Con
 }
 
 /** GET/HEAD conditions: throws PreconditionFailed, returns true for 304 Not Modified. */
-export function evaluateReadConditions(headers: IncomingHttpHeaders, record: ObjectRecord): boolean {
+export function evaluateReadConditions(headers: IncomingHttpHeaders, record: ObjectHead): boolean {
   const outcome = evaluateConditions({
     ...(headers['if-match'] !== undefined ? { ifMatch: headers['if-match'] } : {}),
     ...(headers['if-none-match'] !== undefined ? { ifNoneMatch: headers['if-none-match'] } : {}),

@@ -6,7 +6,7 @@ import { setImmediate } from 'node:timers/promises';
 import { S3Error } from '../errors.js';
 import { authorizeObject, mayList } from '../auth/authorize.js';
 import type { Principal } from '../auth/types.js';
-import type { AclPermission, BlobExtent, Blobs, Bucket, Metadata, ObjectRecord } from '../store/types.js';
+import type { AclPermission, BlobExtent, Blobs, Bucket, Metadata, ObjectHead, ObjectRecord } from '../store/types.js';
 import { bucketOf, keyOf, type RequestContext } from './context.js';
 import { evaluateReadConditions } from './conditions.js';
 import { assertReadable } from '../lifecycle/archive.js';
@@ -25,16 +25,28 @@ const RESPONSE_OVERRIDES = {
 } as const;
 
 export async function getObject(ctx: RequestContext): Promise<void> {
-  await readObject(ctx, true);
+  const record = await loadObject(ctx);
+  assertReadable(record);
+  if (!inlineIntact(record)) {
+    await quarantineObject(ctx.store, record, 'inline body does not match its ETag');
+    throw damagedError(record.key);
+  }
+  await answerRead(ctx, record, record);
 }
 
 export async function headObject(ctx: RequestContext): Promise<void> {
-  await readObject(ctx, false);
+  const bucket = bucketOf(ctx);
+  const head = await ctx.store.metadata.headObject(bucket.name, keyOf(ctx));
+  await answerRead(ctx, authorizedRead(head, ctx.principal, bucket, keyOf(ctx), versionIdOf(ctx), 'READ'), undefined);
+}
+
+function versionIdOf(ctx: RequestContext): string | undefined {
+  return ctx.target.query.get('versionId') ?? undefined;
 }
 
 /** Loads the current object, honouring `versionId=null` (the only version unversioned buckets have). */
 export async function loadObject(ctx: RequestContext, permission: AclPermission = 'READ'): Promise<ObjectRecord> {
-  return loadAuthorizedObject(ctx.store.metadata, ctx.principal, bucketOf(ctx), keyOf(ctx), ctx.target.query.get('versionId') ?? undefined, permission);
+  return loadAuthorizedObject(ctx.store.metadata, ctx.principal, bucketOf(ctx), keyOf(ctx), versionIdOf(ctx), permission);
 }
 
 /**
@@ -45,7 +57,13 @@ export async function loadObject(ctx: RequestContext, permission: AclPermission 
 export async function loadAuthorizedObject(
   metadata: Metadata, principal: Principal, bucket: Bucket, key: string, versionId: string | undefined, permission: AclPermission,
 ): Promise<ObjectRecord> {
-  const record = await metadata.getObject(bucket.name, key);
+  return authorizedRead(await metadata.getObject(bucket.name, key), principal, bucket, key, versionId, permission);
+}
+
+/** The object (record or head) if the principal may access it with `permission`, else the error S3 answers. */
+function authorizedRead<T extends ObjectHead>(
+  record: T | undefined, principal: Principal, bucket: Bucket, key: string, versionId: string | undefined, permission: AclPermission,
+): T {
   if (!record) {
     if (!mayList(principal, bucket)) throw new S3Error('AccessDenied');
     if (versionId !== undefined) throw new S3Error('NoSuchVersion', undefined, { Key: key, VersionId: versionId });
@@ -68,13 +86,8 @@ function damagedError(key: string): S3Error {
   return new S3Error('InternalError', 'The stored data of this object failed its integrity check and was quarantined; it cannot be served.', { Key: key });
 }
 
-async function readObject(ctx: RequestContext, withBody: boolean): Promise<void> {
-  const record = await loadObject(ctx);
-  if (withBody) assertReadable(record);
-  if (withBody && !inlineIntact(record)) {
-    await quarantineObject(ctx.store, record, 'inline body does not match its ETag');
-    throw damagedError(record.key);
-  }
+/** Answers a GET (with `body`, the same object's whole record) or a HEAD (without). */
+async function answerRead(ctx: RequestContext, record: ObjectHead, body: ObjectRecord | undefined): Promise<void> {
   const headers = ctx.req.headers;
   const notModified = evaluateReadConditions(headers, record);
   const common = objectHeaders(record, String(headers['x-amz-checksum-mode'] ?? '').toUpperCase() === 'ENABLED');
@@ -109,14 +122,14 @@ async function readObject(ctx: RequestContext, withBody: boolean): Promise<void>
   }
   const { start, end } = range ?? { start: 0, end: record.size - 1 };
   // Read and verified before the status line, so damage answers a clean 500.
-  const small = withBody && end >= start ? await readSmallBlob(ctx, record) : undefined;
+  const small = body && end >= start ? await readSmallBlob(ctx, body) : undefined;
   common['Content-Length'] = end - start + 1;
   ctx.res.writeHead(range ? 206 : 200, common);
   if (small) {
     ctx.res.end(small.subarray(start, end + 1));
     return;
   }
-  if (!withBody || end < start) {
+  if (!body || end < start) {
     // A header-only answer is computed synchronously; sent after the poll phase, the
     // answers to every request read in this loop turn leave together, which halves
     // the cost of waking their clients (measured on HEAD at concurrency 32).
@@ -125,10 +138,10 @@ async function readObject(ctx: RequestContext, withBody: boolean): Promise<void>
     return;
   }
   try {
-    await streamBody(ctx.res, ctx.store.blobs, record, { start, end });
+    await streamBody(ctx.res, ctx.store.blobs, body, { start, end });
   } catch (err) {
     // The response was cut short before its last bytes; keep later readers from the bad blob.
-    if (err instanceof IntegrityError) await quarantineObject(ctx.store, record, err.message);
+    if (err instanceof IntegrityError) await quarantineObject(ctx.store, body, err.message);
     throw err;
   }
 }
@@ -159,7 +172,7 @@ async function readSmallBlob(ctx: RequestContext, record: ObjectRecord): Promise
 }
 
 /** The bytes of part `n` of an object: its extents are its parts, in order (a simple object is one part). */
-function partRange(record: ObjectRecord, raw: string): { range: ByteRange; count: number } {
+function partRange(record: ObjectHead, raw: string): { range: ByteRange; count: number } {
   const n = Number(raw);
   if (!/^\d+$/.test(raw) || n < 1 || n > 10_000) {
     throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { ArgumentName: 'partNumber', ArgumentValue: raw });

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { S3Error } from '../errors.js';
 import { CHECKSUM_ALGORITHMS, CHECKSUM_LENGTH } from '../store/digest.js';
-import type { ChecksumAlgorithm, ContentHeaders, ObjectRecord } from '../store/types.js';
+import type { ChecksumAlgorithm, ContentHeaders, ObjectHead } from '../store/types.js';
 import { httpDate, quoteEtag } from '../http/respond.js';
 import { restoreHeader } from '../lifecycle/archive.js';
 
@@ -114,7 +114,7 @@ export function contentMd5From(headers: IncomingHttpHeaders): string | undefined
 }
 
 /** The headers GET and HEAD return for an object. */
-export function objectHeaders(record: ObjectRecord, withChecksum: boolean): Record<string, string | number> {
+export function objectHeaders(record: ObjectHead, withChecksum: boolean): Record<string, string | number> {
   const h = record.headers;
   const out: Record<string, string | number> = {
     'Last-Modified': httpDate(record.lastModified),

@@ -1,6 +1,6 @@
 import { S3Error } from '../errors.js';
 import type { Permission } from '../router/operations.js';
-import type { AclPermission, Bucket, ObjectRecord } from '../store/types.js';
+import type { AclPermission, Bucket, ObjectHead } from '../store/types.js';
 import { aclAllows } from './acl.js';
 import type { Principal } from './types.js';
 
@@ -29,7 +29,7 @@ export function authorize(permission: Permission, principal: Principal, bucket: 
 }
 
 /** The object half of authorisation: the bucket owner, or the object ACL's grant. */
-export function authorizeObject(permission: AclPermission, principal: Principal, bucket: Bucket, object: ObjectRecord): void {
+export function authorizeObject(permission: AclPermission, principal: Principal, bucket: Bucket, object: ObjectHead): void {
   if (isBucketOwner(principal, bucket)) return;
   if (aclAllows(object.acl, principal, permission)) return;
   throw new S3Error('AccessDenied');

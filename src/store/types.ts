@@ -142,6 +142,14 @@ export interface RestoreState {
   readonly expiresAt?: number;
 }
 
+/**
+ * An object's record short of an inline body's bytes: all that HEAD, ACL and
+ * condition checks need, read without touching the body.
+ */
+export type ObjectHead = Omit<ObjectRecord, 'data'> & {
+  readonly data: Exclude<ObjectData, { kind: 'inline' }> | { readonly kind: 'inline' };
+};
+
 /** Summary of an object as listings show it. */
 export interface ObjectSummary {
   readonly key: ObjectKey;
@@ -261,6 +269,8 @@ export interface Metadata {
   deleteBucket(name: BucketName): Promise<void>;
 
   getObject(bucket: BucketName, key: ObjectKey): Promise<ObjectRecord | undefined>;
+  /** The object without its inline body (HEAD): cheaper to read when the bytes are not wanted. */
+  headObject(bucket: BucketName, key: ObjectKey): Promise<ObjectHead | undefined>;
   /**
    * Makes the object visible, replacing the current one, in one transaction.
    * Throws S3Error PreconditionFailed when `condition` does not hold, NoSuchBucket

@@ -347,7 +347,8 @@ function settle(key: string, md5: string, write: Write, now?: Omit<Seen, 'md5'>)
  * and the request) is reported, to be looked at again.
  */
 async function checkLifecycleKey(s3: S3Client, db: Database.Database, key: string, where: string, final: boolean): Promise<string | undefined> {
-  const row = db.prepare('SELECT etag, size, last_modified, storage_class, cold, inline IS NOT NULL AS has_inline, extents FROM objects WHERE bucket = ? AND key = ?')
+  const row = db.prepare(`SELECT etag, size, last_modified, storage_class, cold, b.id IS NOT NULL AS has_inline, extents
+    FROM objects o LEFT JOIN object_bodies b ON b.id = o.id WHERE o.bucket = ? AND o.key = ?`)
     .get(bucket, key) as ObjectRow | undefined;
   const readAt = Date.now();
   const allowed = possible.get(key)!;

@@ -50,7 +50,7 @@ test('archived bytes leave hot storage (blob files and inline rows) for --cold-d
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'big', Body: big }));
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'small', Body: small }));
     const inlineOf = (): Buffer | null => readMetadata(server.dataDir, (db) =>
-      (db.prepare('SELECT inline FROM objects WHERE key = ?').get('small') as { inline: Buffer | null }).inline);
+      (db.prepare('SELECT b.bytes AS inline FROM objects o LEFT JOIN object_bodies b ON b.id = o.id WHERE o.key = ?').get('small') as { inline: Buffer | null }).inline);
     // Where the bytes are before: the large object in a hot blob file, the small one in its row.
     assert.ok(filesUnder(join(server.dataDir, 'blobs')).some((f) => f.equals(big)));
     assert.ok(inlineOf()?.equals(small));
@@ -114,7 +114,7 @@ test('a DEEP_ARCHIVE transition moves the bytes to one cold file each, and a Bul
     const cold = filesUnder(coldDir);
     assert.ok(cold.some((f) => f.equals(big)) && cold.some((f) => f.equals(objects.get('deep/small')!)), 'each cold file holds its object\'s bytes');
     assert.ok(filesUnder(hotDir).some((f) => f.equals(objects.get('hot')!)), 'the object under no rule stays in hot storage');
-    const small = readMetadata(server.dataDir, (db) => db.prepare('SELECT inline FROM objects WHERE key = ?').get('deep/small') as { inline: Buffer | null });
+    const small = readMetadata(server.dataDir, (db) => db.prepare('SELECT b.bytes AS inline FROM objects o LEFT JOIN object_bodies b ON b.id = o.id WHERE o.key = ?').get('deep/small') as { inline: Buffer | null });
     assert.equal(small.inline, null);
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
     assert.deepEqual(listed.Contents?.map((o) => [o.Key, o.StorageClass]), [['deep/big', 'DEEP_ARCHIVE'], ['deep/small', 'DEEP_ARCHIVE'], ['hot', 'STANDARD']]);
@@ -234,7 +234,7 @@ test('the lifecycle worker resumes after SIGKILL mid-pass: every object archived
     try {
       await waitFor('every object archived', () => readMetadata(dataDir, (db) =>
         (db.prepare('SELECT count(*) AS n FROM objects WHERE cold IS NULL').get() as { n: number }).n === 0 || undefined));
-      const rows = readMetadata(dataDir, (db) => db.prepare('SELECT key, storage_class, cold, inline, extents FROM objects ORDER BY key').all() as
+      const rows = readMetadata(dataDir, (db) => db.prepare('SELECT o.key, o.storage_class, o.cold, b.bytes AS inline, o.extents FROM objects o LEFT JOIN object_bodies b ON b.id = o.id ORDER BY o.key').all() as
         { key: string; storage_class: string; cold: string; inline: Buffer | null; extents: string | null }[]);
       assert.equal(rows.length, objects.size, 'no object lost');
       assert.equal(new Set(rows.map((r) => r.cold)).size, objects.size, 'one cold file per object');

@@ -83,14 +83,15 @@ function flipBlobByte(key: string, offset: number, extent = 0): string {
   return blob;
 }
 
-/** Flips one byte of an inline object's body in its metadata row. */
+/** Flips one byte of an inline object's body where the metadata database keeps it. */
 function flipInlineByte(key: string, offset: number): void {
   const db = metadataDb(false);
   try {
-    const row = db.prepare<[string, string], { inline: Buffer }>('SELECT inline FROM objects WHERE bucket = ? AND key = ?').get(bucket, key)!;
-    const bytes = Buffer.from(row.inline);
+    const row = db.prepare<[string, string], { id: number; bytes: Buffer }>(
+      'SELECT b.id, b.bytes FROM objects o JOIN object_bodies b ON b.id = o.id WHERE o.bucket = ? AND o.key = ?').get(bucket, key)!;
+    const bytes = Buffer.from(row.bytes);
     bytes[offset] = bytes[offset]! ^ 0x01;
-    db.prepare('UPDATE objects SET inline = ? WHERE bucket = ? AND key = ?').run(bytes, bucket, key);
+    db.prepare('UPDATE object_bodies SET bytes = ? WHERE id = ?').run(bytes, row.id);
   } finally {
     db.close();
   }

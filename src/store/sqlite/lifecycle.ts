@@ -3,7 +3,7 @@ import { S3Error } from '../../errors.js';
 import type { LifecycleConfiguration, LifecycleCursor, LifecycleMetadata, ObjectIdentity } from '../lifecycle-types.js';
 import type { BlobId, BucketName, ObjectKey, ObjectRecord, RestoreState } from '../types.js';
 import type { GroupCommit } from './group-commit.js';
-import { blobsOf, toRecord, type ObjectRow } from './metadata.js';
+import { blobsOf, SELECT_WITH_BODY, toRecord, type HeadRow, type ObjectRow } from './metadata.js';
 
 const SAME_OBJECT = 'bucket = @bucket AND key = @key AND version_id = @versionId AND etag = @etag AND last_modified = @lastModified';
 
@@ -24,12 +24,12 @@ export class SqliteLifecycle implements LifecycleMetadata {
       bucketExists: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM buckets WHERE name = ?'),
       configured: db.prepare<[string, number], { bucket: string; config: string }>(
         'SELECT bucket, config FROM bucket_lifecycle WHERE bucket >= ? ORDER BY bucket LIMIT ?'),
-      scan: db.prepare<[string, string, number], ObjectRow>('SELECT * FROM objects WHERE bucket = ? AND key > ? ORDER BY key LIMIT ?'),
+      scan: db.prepare<[string, string, number], ObjectRow>(`${SELECT_WITH_BODY} WHERE o.bucket = ? AND o.key > ? ORDER BY o.key LIMIT ?`),
       pendingArchives: db.prepare<[number], ObjectRow>(
-        "SELECT * FROM objects WHERE cold IS NULL AND storage_class IN ('GLACIER', 'DEEP_ARCHIVE') LIMIT ?"),
+        `${SELECT_WITH_BODY} WHERE o.cold IS NULL AND o.storage_class IN ('GLACIER', 'DEEP_ARCHIVE') LIMIT ?`),
       restores: db.prepare<[string, string, string, number], ObjectRow>(
-        'SELECT * FROM objects WHERE restore IS NOT NULL AND (bucket > ? OR (bucket = ? AND key > ?)) ORDER BY bucket, key LIMIT ?'),
-      object: db.prepare<Record<string, string | number>, ObjectRow>(`SELECT * FROM objects WHERE ${SAME_OBJECT}`),
+        `${SELECT_WITH_BODY} WHERE o.restore IS NOT NULL AND (o.bucket > ? OR (o.bucket = ? AND o.key > ?)) ORDER BY o.bucket, o.key LIMIT ?`),
+      object: db.prepare<Record<string, string | number>, HeadRow>(`SELECT * FROM objects WHERE ${SAME_OBJECT}`),
       cursor: db.prepare<[], { bucket: string; key: string }>('SELECT bucket, key FROM lifecycle_cursor WHERE id = 1'),
       setCursor: db.prepare(`INSERT INTO lifecycle_cursor (id, bucket, key) VALUES (1, ?, ?)
         ON CONFLICT(id) DO UPDATE SET bucket = excluded.bucket, key = excluded.key`),
@@ -37,7 +37,8 @@ export class SqliteLifecycle implements LifecycleMetadata {
       setClass: db.prepare(`UPDATE objects SET storage_class = @storageClass WHERE ${SAME_OBJECT}`),
       deleteObject: db.prepare(`DELETE FROM objects WHERE ${SAME_OBJECT}`),
       adjustStats: db.prepare('UPDATE buckets SET object_count = object_count + ?, byte_count = byte_count + ? WHERE name = ?'),
-      archive: db.prepare(`UPDATE objects SET cold = @cold, extents = NULL, inline = NULL WHERE ${SAME_OBJECT}`),
+      archive: db.prepare(`UPDATE objects SET cold = @cold, extents = NULL WHERE ${SAME_OBJECT}`),
+      dropBody: db.prepare('DELETE FROM object_bodies WHERE id = ?'),
       setRestore: db.prepare(`UPDATE objects SET restore = @restore WHERE ${SAME_OBJECT}`),
       insertBlob: db.prepare('INSERT OR IGNORE INTO blobs (id) VALUES (?)'),
       killBlob: db.prepare('UPDATE blobs SET dead = ? WHERE id = ?'),
@@ -117,6 +118,7 @@ export class SqliteLifecycle implements LifecycleMetadata {
       this.kill(own);
       this.q.insertBlob.run(coldFile);
       this.q.archive.run({ ...identity(object), cold: coldFile });
+      this.q.dropBody.run(row.id);
       return true;
     });
   }

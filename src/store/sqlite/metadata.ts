@@ -4,20 +4,25 @@ import { S3Error } from '../../errors.js';
 import { listPage } from '../listing.js';
 import type {
   AccessKey, Account, AccountId, Acl, BlobExtent, BlobId, Bucket, BucketName, Checksum, ChecksumAlgorithm, ContentHeaders, CorsRule, CreateBucketOutcome,
-  ListPage, ListQuery, Metadata, ObjectData, ObjectKey, ObjectRecord, ObjectSummary, Part, RestoreState, TagPair, Upload,
+  ListPage, ListQuery, Metadata, ObjectHead, ObjectKey, ObjectRecord, ObjectSummary, Part, RestoreState, TagPair, Upload,
   UploadListQuery, UploadPage, WriteCondition,
 } from '../types.js';
 import { MIGRATIONS, SCHEMA, SCHEMA_VERSION } from './schema.js';
 import { GroupCommit } from './group-commit.js';
 import { SqliteLifecycle } from './lifecycle.js';
 
-export interface ObjectRow {
-  bucket: string; key: string; version_id: string; size: number; etag: string; last_modified: number;
+/** An objects row as stored: everything but an inline body (object_bodies holds those). */
+export interface HeadRow {
+  id: number; bucket: string; key: string; version_id: string; size: number; etag: string; last_modified: number;
   owner: string; storage_class: string; headers: string; user_metadata: string; checksum: string | null;
-  extents: string | null; inline: Buffer | null; acl: string | null; cold: string | null; restore: string | null; damaged: string | null;
+  extents: string | null; acl: string | null; cold: string | null; restore: string | null; damaged: string | null;
   tags: string | null;
 }
-type SummaryRow = Pick<ObjectRow, 'key' | 'version_id' | 'size' | 'etag' | 'last_modified' | 'owner' | 'storage_class'>;
+/** An objects row joined with its inline body, if it has one. */
+export interface ObjectRow extends HeadRow { inline: Buffer | null }
+/** Selects ObjectRows: append the WHERE clause. */
+export const SELECT_WITH_BODY = 'SELECT o.*, b.bytes AS inline FROM objects o LEFT JOIN object_bodies b ON b.id = o.id';
+type SummaryRow = Pick<HeadRow, 'key' | 'version_id' | 'size' | 'etag' | 'last_modified' | 'owner' | 'storage_class'>;
 interface UploadRow {
   upload_id: string; bucket: string; key: string; initiated: number; owner: string; storage_class: string;
   headers: string; user_metadata: string; checksum_algorithm: string | null; checksum_type: string | null; acl: string | null;
@@ -62,7 +67,13 @@ export class SqliteMetadata implements Metadata {
   private readonly objectCache = new LRUCache<string, ObjectRecord>({
     max: OBJECT_CACHE_ENTRIES,
     maxSize: OBJECT_CACHE_BYTES,
-    sizeCalculation: cachedSize,
+    sizeCalculation: recordSize,
+  });
+  /** The same for HEADs of objects not in objectCache: records read without their inline body. */
+  private readonly headCache = new LRUCache<string, ObjectHead>({
+    max: OBJECT_CACHE_ENTRIES,
+    maxSize: OBJECT_CACHE_BYTES / 4,
+    sizeCalculation: headSize,
   });
   private seenVersion = -1;
   /** Set by refreshCaches until the event loop turns: a check made after the request arrived. */
@@ -76,7 +87,7 @@ export class SqliteMetadata implements Metadata {
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
     this.migrate();
-    this.writes = new GroupCommit(this.db, `${path}-wal`, () => this.objectCache.clear());
+    this.writes = new GroupCommit(this.db, `${path}-wal`, () => this.forgetObjects());
     const db = this.db;
     this.q = {
       dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
@@ -102,19 +113,23 @@ export class SqliteMetadata implements Metadata {
       bucketsOf: db.prepare<[string], BucketRow>('SELECT * FROM buckets WHERE owner = ? ORDER BY name'),
       bucketHasObjects: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM objects WHERE bucket = ? LIMIT 1'),
       deleteBucket: db.prepare('DELETE FROM buckets WHERE name = ?'),
-      object: db.prepare<[string, string], ObjectRow>('SELECT * FROM objects WHERE bucket = ? AND key = ?'),
-      upsertObject: db.prepare(`INSERT INTO objects (bucket, key, version_id, size, etag, last_modified, owner, storage_class,
-          headers, user_metadata, checksum, extents, inline, acl, tags)
+      object: db.prepare<[string, string], ObjectRow>(`${SELECT_WITH_BODY} WHERE o.bucket = ? AND o.key = ?`),
+      head: db.prepare<[string, string], HeadRow>('SELECT * FROM objects WHERE bucket = ? AND key = ?'),
+      upsertObject: db.prepare<Record<string, string | number | null>, number>(`INSERT INTO objects (bucket, key, version_id, size, etag, last_modified, owner, storage_class,
+          headers, user_metadata, checksum, extents, acl, tags)
         VALUES (@bucket, @key, @version_id, @size, @etag, @last_modified, @owner, @storage_class,
-          @headers, @user_metadata, @checksum, @extents, @inline, @acl, @tags)
+          @headers, @user_metadata, @checksum, @extents, @acl, @tags)
         ON CONFLICT(bucket, key) DO UPDATE SET version_id = excluded.version_id, size = excluded.size,
           etag = excluded.etag, last_modified = excluded.last_modified, owner = excluded.owner,
           storage_class = excluded.storage_class, headers = excluded.headers, user_metadata = excluded.user_metadata,
-          checksum = excluded.checksum, extents = excluded.extents, inline = excluded.inline, acl = excluded.acl,
-          tags = excluded.tags, cold = NULL, restore = NULL, damaged = NULL`),
+          checksum = excluded.checksum, extents = excluded.extents, acl = excluded.acl,
+          tags = excluded.tags, cold = NULL, restore = NULL, damaged = NULL
+        RETURNING id`).pluck(),
+      putBody: db.prepare('INSERT INTO object_bodies (id, bytes) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET bytes = excluded.bytes'),
+      dropBody: db.prepare('DELETE FROM object_bodies WHERE id = ?'),
       deleteObject: db.prepare('DELETE FROM objects WHERE bucket = ? AND key = ?'),
       objectsAfter: db.prepare<[string, string, string, number], ObjectRow>(
-        'SELECT * FROM objects WHERE bucket > ? OR (bucket = ? AND key > ?) ORDER BY bucket, key LIMIT ?'),
+        `${SELECT_WITH_BODY} WHERE o.bucket > ? OR (o.bucket = ? AND o.key > ?) ORDER BY o.bucket, o.key LIMIT ?`),
       markDamaged: db.prepare('UPDATE objects SET damaged = ? WHERE bucket = ? AND key = ? AND etag = ? AND last_modified = ?'),
       scanAfter: db.prepare<[string, string], SummaryRow>(
         'SELECT key, version_id, size, etag, last_modified, owner, storage_class FROM objects WHERE bucket = ? AND key > ? ORDER BY key'),
@@ -240,7 +255,13 @@ export class SqliteMetadata implements Metadata {
   private forgetCaches(): void {
     this.keyCache.clear();
     this.bucketCache.clear();
-    this.objectCache.clear();
+    this.forgetObjects();
+  }
+
+  private forgetObjects(): void {
+    // clear() costs the cache's capacity, not its size: skip it when there is nothing to forget.
+    if (this.objectCache.size > 0) this.objectCache.clear();
+    if (this.headCache.size > 0) this.headCache.clear();
   }
   async listBuckets(owner: AccountId): Promise<Bucket[]> {
     return this.q.bucketsOf.all(owner).map((r) => toBucket(r)!);
@@ -295,6 +316,18 @@ export class SqliteMetadata implements Metadata {
     return record;
   }
 
+  async headObject(bucket: BucketName, key: ObjectKey): Promise<ObjectHead | undefined> {
+    if (!this.checkedThisTurn) this.revalidateCaches();
+    const id = `${bucket}/${key}`;
+    const cached = this.objectCache.get(id) ?? this.headCache.get(id);
+    if (cached) return cached;
+    const row = this.q.head.get(bucket, key);
+    if (!row) return undefined;
+    const head = toHead(row);
+    this.headCache.set(id, head);
+    return head;
+  }
+
   async scanObjects(after: { bucket: BucketName; key: ObjectKey } | undefined, limit: number): Promise<ObjectRecord[]> {
     return this.q.objectsAfter.all(after?.bucket ?? '', after?.bucket ?? '', after?.key ?? '', limit).map(toRecord);
   }
@@ -306,7 +339,7 @@ export class SqliteMetadata implements Metadata {
   async putObject(r: ObjectRecord, condition?: WriteCondition): Promise<void> {
     await this.writes.run(() => {
       if (!this.q.bucket.get(r.bucket)) throw new S3Error('NoSuchBucket', undefined, { BucketName: r.bucket });
-      const current = this.q.object.get(r.bucket, r.key);
+      const current = this.q.head.get(r.bucket, r.key);
       checkCondition(current, condition, r.key);
       if (current) this.killBlobsOf(current);
       if (r.data.kind === 'blobs') for (const e of r.data.extents) this.q.insertBlob.run(e.blob);
@@ -315,17 +348,19 @@ export class SqliteMetadata implements Metadata {
   }
 
   /** Writes the object row over `replaced` (if any), keeping the bucket's totals in step. */
-  private writeObject(r: ObjectRecord, replaced: ObjectRow | undefined): void {
+  private writeObject(r: ObjectRecord, replaced: HeadRow | undefined): void {
     this.q.adjustStats.run(replaced ? 0 : 1, r.size - (replaced?.size ?? 0), r.bucket);
-    this.q.upsertObject.run({
+    const id = this.q.upsertObject.get({
         bucket: r.bucket, key: r.key, version_id: r.versionId, size: r.size, etag: r.etag,
         last_modified: r.lastModified.getTime(), owner: r.owner, storage_class: r.storageClass,
         headers: JSON.stringify(r.headers), user_metadata: JSON.stringify(r.userMetadata),
         checksum: r.checksum ? JSON.stringify(r.checksum) : null,
         extents: r.data.kind === 'blobs' ? JSON.stringify(r.data.extents) : null,
-        inline: r.data.kind === 'inline' ? r.data.bytes : null,
         acl: JSON.stringify(r.acl), tags: tagsJson(r.tags),
-    });
+    })!;
+    // An overwrite keeps the row (and its id): the body it had goes unless replaced.
+    if (r.data.kind === 'inline') this.q.putBody.run(id, r.data.bytes);
+    else if (replaced) this.q.dropBody.run(id);
   }
 
   /** Removes an upload and its parts; part blobs not in `keep` are queued for deletion. */
@@ -337,7 +372,7 @@ export class SqliteMetadata implements Metadata {
 
   async deleteObject(bucket: BucketName, key: ObjectKey): Promise<boolean> {
     return this.writes.run(() => {
-      const current = this.q.object.get(bucket, key);
+      const current = this.q.head.get(bucket, key);
       if (!current) return false;
       this.killBlobsOf(current);
       this.q.deleteObject.run(bucket, key);
@@ -394,7 +429,7 @@ export class SqliteMetadata implements Metadata {
       const record = assemble(toUpload(row), this.q.allParts.all(uploadId).map(toPart));
       if (!this.q.bucket.get(record.bucket)) throw new S3Error('NoSuchBucket', undefined, { BucketName: record.bucket });
       const used = new Set(record.data.kind === 'blobs' ? record.data.extents.map((e) => e.blob) : []);
-      const current = this.q.object.get(record.bucket, record.key);
+      const current = this.q.head.get(record.bucket, record.key);
       if (current) this.killBlobsOf(current);
       this.dropUpload(uploadId, used);
       this.writeObject(record, current);
@@ -450,7 +485,7 @@ export class SqliteMetadata implements Metadata {
     this.db.close();
   }
 
-  private killBlobsOf(row: ObjectRow): void {
+  private killBlobsOf(row: HeadRow): void {
     for (const blob of blobsOf(row)) this.q.killBlob.run(Date.now(), blob);
   }
 }
@@ -462,10 +497,14 @@ const OBJECT_CACHE_BYTES = 64 * 1024 * 1024;
 /** What a record's fields cost besides its inline body, roughly. */
 const OBJECT_RECORD_OVERHEAD = 1024;
 
-/** What a cached record costs: its inline body and its tags (up to ten of 384 characters) on top of the overhead. */
-function cachedSize(r: ObjectRecord): number {
-  const tags = r.tags.reduce((n, t) => n + 2 * (t.key.length + t.value.length), 0);
-  return OBJECT_RECORD_OVERHEAD + tags + (r.data.kind === 'inline' ? r.data.bytes.length : 0);
+/** What a cached head costs: its tags (up to ten of 384 characters) on top of the overhead. */
+function headSize(r: ObjectHead): number {
+  return OBJECT_RECORD_OVERHEAD + r.tags.reduce((n, t) => n + 2 * (t.key.length + t.value.length), 0);
+}
+
+/** What a cached record costs: its head and its inline body. */
+function recordSize(r: ObjectRecord): number {
+  return headSize(r) + (r.data.kind === 'inline' ? r.data.bytes.length : 0);
 }
 
 function remember<V>(cache: Map<string, V>, key: string, value: V): void {
@@ -473,7 +512,7 @@ function remember<V>(cache: Map<string, V>, key: string, value: V): void {
   cache.set(key, value);
 }
 
-function checkCondition(current: ObjectRow | undefined, condition: WriteCondition | undefined, key: string): void {
+function checkCondition(current: HeadRow | undefined, condition: WriteCondition | undefined, key: string): void {
   if (!condition) return;
   if (condition.ifNoneMatch !== undefined && current) throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-None-Match' });
   if (condition.ifMatch !== undefined) {
@@ -533,7 +572,7 @@ function toSummary(r: SummaryRow): ObjectSummary {
   };
 }
 /** Every blob file an object row holds: its extents, its cold file, its restored copy. */
-export function blobsOf(row: ObjectRow): BlobId[] {
+export function blobsOf(row: HeadRow): BlobId[] {
   const ids = row.extents === null ? [] : (JSON.parse(row.extents) as BlobExtent[]).map((e) => e.blob);
   if (row.cold !== null) ids.push(row.cold);
   const copy = row.restore === null ? undefined : (JSON.parse(row.restore) as RestoreState).copy;
@@ -542,13 +581,21 @@ export function blobsOf(row: ObjectRow): BlobId[] {
 }
 
 export function toRecord(r: ObjectRow): ObjectRecord {
+  const head = toHead(r);
+  if (head.data.kind !== 'inline') return { ...head, data: head.data };
+  if (r.inline === null) throw new Error(`object ${r.bucket}/${r.key} has lost its inline body`);
+  return { ...head, data: { kind: 'inline', bytes: r.inline } };
+}
+
+export function toHead(r: HeadRow): ObjectHead {
   const restore = r.restore === null ? undefined : JSON.parse(r.restore) as RestoreState;
   // An archived object serves its restored copy, if any; its own bytes are cold.
-  const data: ObjectData = restore?.copy !== undefined
+  // Extents name blob-held bytes; a row with neither extents nor a cold file has an inline body.
+  const data: ObjectHead['data'] = restore?.copy !== undefined
     ? { kind: 'blobs', extents: [{ blob: restore.copy, size: r.size }] }
-    : r.inline !== null
-      ? { kind: 'inline', bytes: r.inline }
-      : { kind: 'blobs', extents: JSON.parse(r.extents ?? '[]') as BlobExtent[] };
+    : r.extents !== null
+      ? { kind: 'blobs', extents: JSON.parse(r.extents) as BlobExtent[] }
+      : r.cold !== null ? { kind: 'blobs', extents: [] } : { kind: 'inline' };
   return {
     bucket: r.bucket, key: r.key, versionId: r.version_id, size: r.size, etag: r.etag,
     lastModified: new Date(r.last_modified), owner: r.owner, storageClass: r.storage_class,

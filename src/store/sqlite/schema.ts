@@ -1,5 +1,5 @@
 /** The newest schema; MIGRATIONS[n] brings a database from version n-1 to n. */
-export const SCHEMA_VERSION = 8;
+export const SCHEMA_VERSION = 9;
 
 /**
  * The embedded metadata schema as first created (version 1); later versions
@@ -130,5 +130,20 @@ ALTER TABLE objects ADD COLUMN damaged TEXT;
   8: `
 ALTER TABLE objects ADD COLUMN tags TEXT;
 ALTER TABLE uploads ADD COLUMN tags TEXT;
+`,
+  // Inline bodies move to a table of their own, under their object's row id. An
+  // object row with its body spilled over onto overflow pages, which every read of
+  // the columns behind it had to walk: HEADs, the write path's look at the current
+  // row. Small rows also pack many to a page. Still one transaction, no file.
+  9: `
+CREATE TABLE object_bodies (
+  id INTEGER PRIMARY KEY,
+  bytes BLOB NOT NULL
+);
+INSERT INTO object_bodies (id, bytes) SELECT id, inline FROM objects WHERE inline IS NOT NULL;
+ALTER TABLE objects DROP COLUMN inline;
+CREATE TRIGGER objects_body_follows AFTER DELETE ON objects BEGIN
+  DELETE FROM object_bodies WHERE id = old.id;
+END;
 `,
 };

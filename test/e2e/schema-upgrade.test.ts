@@ -1,0 +1,112 @@
+/**
+ * A data folder written by an older Cairn opens in this one. Schema 9 moved
+ * inline bodies out of the objects rows into object_bodies; a folder whose rows
+ * still hold them (schema 8) must serve the same bytes after the upgrade, and
+ * overwrites and deletes must then keep bodies and rows in step.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { s3Client, startServer } from './harness.js';
+import { md5Hex, newBucket } from './s3-helpers.js';
+import { readMetadata } from './data-folder.js';
+
+/** Puts the bodies back into the rows and forgets the table, as schema 8 stored them. */
+function downgradeToSchema8(dataDir: string): void {
+  const db = new Database(join(dataDir, 'metadata.sqlite'));
+  try {
+    db.transaction(() => {
+      db.exec(`
+        ALTER TABLE objects ADD COLUMN inline BLOB;
+        UPDATE objects SET inline = (SELECT bytes FROM object_bodies WHERE object_bodies.id = objects.id);
+        DROP TRIGGER objects_body_follows;
+        DROP TABLE object_bodies;
+        PRAGMA user_version = 8;
+      `);
+    })();
+  } finally {
+    db.close();
+  }
+}
+
+interface Layout {
+  readonly version: number;
+  readonly rowsWithBody: number;
+  readonly bodies: number;
+  /** Bodies whose object row is gone, or rows with extents that still have a body. */
+  readonly strayBodies: number;
+}
+
+function layout(dataDir: string): Layout {
+  return readMetadata(dataDir, (db) => ({
+    version: db.pragma('user_version', { simple: true }) as number,
+    rowsWithBody: (db.prepare('SELECT count(*) AS n FROM objects o JOIN object_bodies b ON b.id = o.id').get() as { n: number }).n,
+    bodies: (db.prepare('SELECT count(*) AS n FROM object_bodies').get() as { n: number }).n,
+    strayBodies: (db.prepare(`SELECT count(*) AS n FROM object_bodies b LEFT JOIN objects o ON o.id = b.id
+      WHERE o.id IS NULL OR o.extents IS NOT NULL`).get() as { n: number }).n,
+  }));
+}
+
+test('a schema 8 folder with inline rows upgrades and serves the same bytes', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'cairn-upgrade-'));
+  try {
+    const bodies = new Map<string, Buffer>([
+      ['small', Buffer.from('an inline body')],
+      ['empty', Buffer.alloc(0)],
+      ['edge', Buffer.alloc(32 * 1024, 'e')],
+      ['large', Buffer.alloc(200 * 1024, 'L')],
+    ]);
+    let bucket = '';
+    const first = await startServer({ dataDir });
+    try {
+      const s3 = s3Client(first);
+      bucket = await newBucket(s3, 'upgrade');
+      for (const [Key, Body] of bodies) {
+        await s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body, ContentType: 'text/x-kept', Metadata: { kept: Key } }));
+      }
+      s3.destroy();
+    } finally {
+      await first.stop();
+    }
+    downgradeToSchema8(dataDir);
+
+    const second = await startServer({ dataDir });
+    try {
+      assert.deepEqual(layout(dataDir), { version: 9, rowsWithBody: 3, bodies: 3, strayBodies: 0 });
+      const s3 = s3Client(second);
+      for (const [Key, body] of bodies) {
+        const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key }));
+        assert.equal(head.ContentLength, body.length, Key);
+        assert.equal(head.ETag, `"${md5Hex(body)}"`, Key);
+        assert.equal(head.ContentType, 'text/x-kept');
+        assert.deepEqual(head.Metadata, { kept: Key });
+        const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key }));
+        assert.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(body), Key);
+      }
+
+      // Inline over inline, blob over inline, inline over blob, and a delete.
+      const next = new Map<string, Buffer>([
+        ['small', Buffer.from('a second inline body')],
+        ['edge', Buffer.alloc(40 * 1024, 'b')],
+        ['large', Buffer.from('now small enough to be inline')],
+      ]);
+      for (const [Key, Body] of next) await s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body }));
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'empty' }));
+      assert.deepEqual(layout(dataDir), { version: 9, rowsWithBody: 2, bodies: 2, strayBodies: 0 });
+      for (const [Key, body] of next) {
+        const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key }));
+        assert.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(body), Key);
+      }
+      await assert.rejects(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'empty' })), { name: 'NotFound' });
+      s3.destroy();
+    } finally {
+      await second.stop();
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
