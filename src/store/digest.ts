@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { crc32, crc32c } from '@node-rs/crc32';
 import { Crc64Nvme } from '@aws-sdk/crc64-nvme';
+import { OffThreadMd5 } from './md5-thread.js';
 import type { ChecksumAlgorithm } from './types.js';
 
 /** A running checksum over a stream of chunks, finished into S3's base64 form. */
@@ -55,13 +56,37 @@ export function newChecksum(algorithm: ChecksumAlgorithm): RunningChecksum {
   }
 }
 
-/** MD5 (for the ETag) plus at most one requested checksum, fed in one pass. */
+/** The MD5 behind an ETag, computed on this thread or on the hash thread. */
+interface RunningMd5 {
+  update(chunk: Buffer): void;
+  hex(): Promise<string>;
+  drained(): Promise<void>;
+  discard(): void;
+}
+
+class LocalMd5 implements RunningMd5 {
+  private readonly hash = createHash('md5');
+  update(chunk: Buffer): void {
+    this.hash.update(chunk);
+  }
+  async hex(): Promise<string> {
+    return this.hash.digest('hex');
+  }
+  async drained(): Promise<void> {}
+  discard(): void {}
+}
+
+/**
+ * MD5 (for the ETag) plus at most one requested checksum, fed in one pass.
+ * With `offThread`, the MD5 runs on the hash thread (worth it for large bodies).
+ */
 export class Digester {
-  private readonly md5 = createHash('md5');
+  private readonly md5: RunningMd5;
   private readonly checksum: RunningChecksum | undefined;
   size = 0;
 
-  constructor(algorithm?: ChecksumAlgorithm) {
+  constructor(algorithm?: ChecksumAlgorithm, options: { offThread?: boolean } = {}) {
+    this.md5 = options.offThread ? new OffThreadMd5() : new LocalMd5();
     this.checksum = algorithm ? newChecksum(algorithm) : undefined;
   }
 
@@ -71,8 +96,18 @@ export class Digester {
     this.checksum?.update(chunk);
   }
 
+  /** Resolves once the digest can take more bytes: a writer waits for it, so the hash thread is never far behind. */
+  drained(): Promise<void> {
+    return this.md5.drained();
+  }
+
+  /** The body will not be finished (its upload failed): release what the digest holds. */
+  discard(): void {
+    this.md5.discard();
+  }
+
   async finish(): Promise<{ size: number; md5Hex: string; checksum?: string }> {
-    const md5Hex = this.md5.digest('hex');
+    const md5Hex = await this.md5.hex();
     if (!this.checksum) return { size: this.size, md5Hex };
     return { size: this.size, md5Hex, checksum: (await this.checksum.digest()).toString('base64') };
   }

@@ -12,6 +12,8 @@ import { syncDir } from './fsync.js';
 
 /** Bodies up to this size live in the metadata row (invariant 6). */
 export const INLINE_MAX = 32 * 1024;
+/** Bodies from this size (or of unknown size) have their MD5 computed on the hash thread. */
+const OFF_THREAD_MD5_MIN = 1024 * 1024;
 /** Bytes a blob write may have waiting behind the one in flight. */
 const WRITE_BATCH = 1024 * 1024;
 /** Blobs sit in 256 folders named by their id's first two hex digits, all made when the store opens. */
@@ -41,10 +43,11 @@ export class FileBlobs implements Blobs {
   }
 
   async ingest(body: Readable, options: IngestOptions): Promise<StoredBody> {
-    const digester = new Digester(options.checksum);
-    if (options.allowInline !== false && options.declaredLength !== undefined && options.declaredLength <= INLINE_MAX) {
-      return this.ingestInline(body, digester, options.declaredLength);
+    const declared = options.declaredLength;
+    if (options.allowInline !== false && declared !== undefined && declared <= INLINE_MAX) {
+      return this.ingestInline(body, new Digester(options.checksum), declared);
     }
+    const digester = new Digester(options.checksum, { offThread: declared === undefined || declared >= OFF_THREAD_MD5_MIN });
     return this.ingestFile(body, digester, options.maxSize ?? Number.POSITIVE_INFINITY);
   }
 
@@ -63,18 +66,20 @@ export class FileBlobs implements Blobs {
     const dir = join(this.root, id.slice(0, FANOUT_CHARS));
     const path = join(dir, id);
     const handle = await open(path, 'wx', 0o600);
+    let digest: StoredBody['digest'];
     try {
       await pipeline(body, new BlobSink(handle, digester, maxSize));
       // Both must be durable before the metadata commit; issued together, the file
-      // system can often satisfy them with one journal commit.
-      await Promise.all([handle.sync(), syncDir(dir)]);
+      // system can often satisfy them with one journal commit. The hash thread's
+      // last batch is finished meanwhile.
+      [digest] = await Promise.all([digester.finish(), handle.sync(), syncDir(dir)]);
       await handle.close();
     } catch (err) {
+      digester.discard();
       await handle.close().catch(() => undefined);
       await unlink(path).catch(() => undefined);
       throw err;
     }
-    const digest = await digester.finish();
     return { data: { kind: 'blobs', extents: [{ blob: id, size: digest.size, md5: digest.md5Hex }] }, digest };
   }
 
@@ -163,11 +168,11 @@ class BlobSink extends Writable {
       done(new S3Error('EntityTooLarge', undefined, { MaxSizeAllowed: String(this.maxSize) }));
       return;
     }
-    // The write runs on libuv's pool while this thread hashes the same (unchanging)
-    // buffers: hashing first made every batch wait for both, one after the other.
+    // The write runs on libuv's pool while the same (unchanging) buffers are hashed:
+    // hashing first made every batch wait for both, one after the other.
     const written = writeAll(this.handle, buffers);
     for (const b of buffers) this.digester.update(b);
-    written.then(() => done(), done);
+    Promise.all([written, this.digester.drained()]).then(() => done(), done);
   }
 }
 
