@@ -59,7 +59,7 @@ export class SqliteMetadata implements Metadata {
   private readonly keyCache = new Map<string, AccessKey | undefined>();
   private readonly bucketCache = new Map<string, Bucket>();
   /**
-   * Object records, for the HEADs and GETs that come back to the same keys: a hit
+   * Object records, for the GETs (and HEADs) that come back to the same keys: a hit
    * skips the row read and its JSON parsing, about a quarter of a HEAD's CPU. Every commit
    * on this connection empties it, and so does one by another connection, so a
    * hit is always the row as last committed.
