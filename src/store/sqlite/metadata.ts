@@ -305,27 +305,19 @@ export class SqliteMetadata implements Metadata {
 
   async getObject(bucket: BucketName, key: ObjectKey): Promise<ObjectRecord | undefined> {
     if (!this.checkedThisTurn) this.revalidateCaches();
-    // Bucket names cannot hold a slash, so `bucket/key` names one object.
-    const id = `${bucket}/${key}`;
-    const cached = this.objectCache.get(id);
-    if (cached) return cached;
-    const row = this.q.object.get(bucket, key);
-    if (!row) return undefined;
-    const record = toRecord(row);
-    this.objectCache.set(id, record);
-    return record;
+    return readThrough(this.objectCache, objectId(bucket, key), () => {
+      const row = this.q.object.get(bucket, key);
+      return row && toRecord(row);
+    });
   }
 
   async headObject(bucket: BucketName, key: ObjectKey): Promise<ObjectHead | undefined> {
     if (!this.checkedThisTurn) this.revalidateCaches();
-    const id = `${bucket}/${key}`;
-    const cached = this.objectCache.get(id) ?? this.headCache.get(id);
-    if (cached) return cached;
-    const row = this.q.head.get(bucket, key);
-    if (!row) return undefined;
-    const head = toHead(row);
-    this.headCache.set(id, head);
-    return head;
+    const id = objectId(bucket, key);
+    return this.objectCache.get(id) ?? readThrough(this.headCache, id, () => {
+      const row = this.q.head.get(bucket, key);
+      return row && toHead(row);
+    });
   }
 
   async scanObjects(after: { bucket: BucketName; key: ObjectKey } | undefined, limit: number): Promise<ObjectRecord[]> {
@@ -496,6 +488,20 @@ const OBJECT_CACHE_ENTRIES = 20_000;
 const OBJECT_CACHE_BYTES = 64 * 1024 * 1024;
 /** What a record's fields cost besides its inline body, roughly. */
 const OBJECT_RECORD_OVERHEAD = 1024;
+
+/** Bucket names cannot hold a slash, so `bucket/key` names one object. */
+function objectId(bucket: BucketName, key: ObjectKey): string {
+  return `${bucket}/${key}`;
+}
+
+/** What `read` gives, kept in `cache` under `id` (an absent object is not kept). */
+function readThrough<T extends object>(cache: LRUCache<string, T>, id: string, read: () => T | undefined): T | undefined {
+  const cached = cache.get(id);
+  if (cached) return cached;
+  const value = read();
+  if (value) cache.set(id, value);
+  return value;
+}
 
 /** What a cached head costs: its tags (up to ten of 384 characters) on top of the overhead. */
 function headSize(r: ObjectHead): number {
