@@ -42,10 +42,18 @@ export function midnightUtc(days: number): Date {
   return new Date((Math.floor(Date.now() / dayMs) + days) * dayMs);
 }
 
-/** Contents of every file under a folder. */
+/** Contents of every file under a folder; files the server removes meanwhile (blob collection) are left out. */
 export function filesUnder(dir: string): Buffer[] {
   if (!existsSync(dir)) return [];
-  return walk(dir).map((rel) => join(dir, rel)).filter((p) => statSync(p).isFile()).map((p) => readFileSync(p));
+  const contents: Buffer[] = [];
+  for (const path of walk(dir).map((rel) => join(dir, rel))) {
+    try {
+      if (statSync(path).isFile()) contents.push(readFileSync(path));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  return contents;
 }
 
 /** Files in a fanned-out folder (cold or hot blobs: one level of sub-folders). */
