@@ -10,12 +10,13 @@ import type { ColdFiles } from './cold.js';
 import type { BlobId, Blobs, IngestOptions, ObjectData, StoredBody } from '../types.js';
 import { syncDir } from './fsync.js';
 
-/** Bodies up to this size live in the metadata row (invariant 6). */
+/** Bodies up to this size live in the metadata database, beside their object's row (invariant 6). */
 export const INLINE_MAX = 32 * 1024;
 /**
  * Bodies from this size (or of unknown size) have their MD5 computed on the hash
- * thread. Below it, the hop costs more than it frees: 1 MiB PUTs at concurrency 8
- * fell to 0.55 of the bare server with it (two workers and two hash threads on two cores).
+ * thread. A smaller body hashes in a few milliseconds on the loop; the hop (a copy,
+ * a wake-up per MiB, the finish round trip) buys little there, and the many small
+ * uploads of a busy server would only compete with the workers for the same cores.
  */
 const OFF_THREAD_MD5_MIN = 16 * 1024 * 1024;
 /** Bytes a blob write may have waiting behind the one in flight. */
