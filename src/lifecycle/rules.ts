@@ -1,5 +1,5 @@
 import type { LifecycleConfiguration, LifecycleFilter, LifecycleRule, LifecycleWhen } from '../store/lifecycle-types.js';
-import type { ObjectRecord, TagPair, Upload } from '../store/types.js';
+import type { ObjectHead, TagPair, Upload } from '../store/types.js';
 import { daysAfter, type LifecycleSettings } from './settings.js';
 
 /**
@@ -51,7 +51,7 @@ function enabledRulesFor(config: LifecycleConfiguration, o: Filterable): Lifecyc
  * expiration that is due wins; otherwise the due transition furthest down the
  * waterfall applies, if it moves the object down from where it is.
  */
-export function decide(config: LifecycleConfiguration, object: ObjectRecord, now: number, s: LifecycleSettings): ObjectAction {
+export function decide(config: LifecycleConfiguration, object: ObjectHead, now: number, s: LifecycleSettings): ObjectAction {
   const created = object.lastModified.getTime();
   const rules = enabledRulesFor(config, object);
   for (const rule of rules) {

@@ -1,4 +1,4 @@
-import type { BlobId, BucketName, ObjectKey, ObjectRecord, RestoreState, TagPair } from './types.js';
+import type { BlobId, BucketName, ObjectHead, ObjectKey, ObjectRecord, RestoreState, TagPair } from './types.js';
 
 /** A bucket's lifecycle configuration, as validated from PutBucketLifecycleConfiguration. */
 export interface LifecycleConfiguration {
@@ -80,8 +80,8 @@ export interface LifecycleMetadata {
   deleteConfiguration(bucket: BucketName): Promise<void>;
   /** Buckets with a configuration, in name order, from `from` (inclusive). */
   configuredBuckets(from: BucketName, limit: number): Promise<{ bucket: BucketName; config: LifecycleConfiguration }[]>;
-  /** Objects of a bucket after `afterKey`, in key order. */
-  scanObjects(bucket: BucketName, afterKey: ObjectKey, limit: number): Promise<ObjectRecord[]>;
+  /** Objects of a bucket after `afterKey`, in key order, without their inline bodies (rules never need them). */
+  scanObjects(bucket: BucketName, afterKey: ObjectKey, limit: number): Promise<ObjectHead[]>;
   /** Objects in an archive class whose bytes are still in hot storage. */
   pendingArchives(limit: number): Promise<ObjectRecord[]>;
   /** Objects with a restore requested or restored, after `after` in (bucket, key) order. */

@@ -1,5 +1,5 @@
 /**
- * The thread behind Md5Thread: one running MD5 per stream id. Each batch of
+ * The hash thread behind OffThreadMd5: one running MD5 per stream id. Each batch of
  * bytes arrives in a transferred buffer and goes back the same way once
  * hashed, so the two threads pass the same few buffers to and fro.
  */

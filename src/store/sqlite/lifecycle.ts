@@ -1,9 +1,9 @@
 import type Database from 'better-sqlite3';
 import { S3Error } from '../../errors.js';
 import type { LifecycleConfiguration, LifecycleCursor, LifecycleMetadata, ObjectIdentity } from '../lifecycle-types.js';
-import type { BlobId, BucketName, ObjectKey, ObjectRecord, RestoreState } from '../types.js';
+import type { BlobId, BucketName, ObjectHead, ObjectKey, ObjectRecord, RestoreState } from '../types.js';
 import type { GroupCommit } from './group-commit.js';
-import { blobsOf, SELECT_WITH_BODY, toRecord, type HeadRow, type ObjectRow } from './metadata.js';
+import { blobsOf, SELECT_WITH_BODY, toHead, toRecord, type HeadRow, type ObjectRow } from './metadata.js';
 
 const SAME_OBJECT = 'bucket = @bucket AND key = @key AND version_id = @versionId AND etag = @etag AND last_modified = @lastModified';
 
@@ -24,7 +24,7 @@ export class SqliteLifecycle implements LifecycleMetadata {
       bucketExists: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM buckets WHERE name = ?'),
       configured: db.prepare<[string, number], { bucket: string; config: string }>(
         'SELECT bucket, config FROM bucket_lifecycle WHERE bucket >= ? ORDER BY bucket LIMIT ?'),
-      scan: db.prepare<[string, string, number], ObjectRow>(`${SELECT_WITH_BODY} WHERE o.bucket = ? AND o.key > ? ORDER BY o.key LIMIT ?`),
+      scan: db.prepare<[string, string, number], HeadRow>('SELECT * FROM objects WHERE bucket = ? AND key > ? ORDER BY key LIMIT ?'),
       pendingArchives: db.prepare<[number], ObjectRow>(
         `${SELECT_WITH_BODY} WHERE o.cold IS NULL AND o.storage_class IN ('GLACIER', 'DEEP_ARCHIVE') LIMIT ?`),
       restores: db.prepare<[string, string, string, number], ObjectRow>(
@@ -65,8 +65,8 @@ export class SqliteLifecycle implements LifecycleMetadata {
     return this.q.configured.all(from, limit).map((r) => ({ bucket: r.bucket, config: JSON.parse(r.config) as LifecycleConfiguration }));
   }
 
-  async scanObjects(bucket: BucketName, afterKey: ObjectKey, limit: number): Promise<ObjectRecord[]> {
-    return this.q.scan.all(bucket, afterKey, limit).map(toRecord);
+  async scanObjects(bucket: BucketName, afterKey: ObjectKey, limit: number): Promise<ObjectHead[]> {
+    return this.q.scan.all(bucket, afterKey, limit).map(toHead);
   }
 
   async pendingArchives(limit: number): Promise<ObjectRecord[]> {
