@@ -18,7 +18,7 @@ export async function createBucket(ctx: RequestContext): Promise<void> {
     location = textOf(config, 'LocationConstraint') ?? '';
   }
   const acl = await newAcl(ctx, ctx.principal.accountId);
-  const outcome = await ctx.store.metadata.createBucket({ name, owner: ctx.principal.accountId, createdAt: new Date(), location, acl });
+  const outcome = await ctx.store.metadata.createBucket({ name, owner: ctx.principal.accountId, createdAt: new Date(), location, acl, configs: {} });
   if (outcome === 'owned-by-other') throw new S3Error('BucketAlreadyExists', undefined, { BucketName: name });
   // S3 answers a repeated create of your own bucket with 200 in us-east-1 only.
   if (outcome === 'owned-by-you' && ctx.settings.region !== 'us-east-1') {

@@ -49,7 +49,20 @@ export interface Bucket {
   readonly acl: Acl;
   /** The bucket's CORS rules, in the order they are evaluated; absent when none are configured. */
   readonly cors?: readonly CorsRule[];
+  /**
+   * The bucket's other sub-resource documents (versioning, policy, tagging, …) by kind,
+   * each as its module serialised it; read with the bucket, so checking one costs no query.
+   */
+  readonly configs: Readonly<Partial<Record<BucketConfigKind, string>>>;
 }
+
+/**
+ * Bucket sub-resources kept in the one generic configuration slot: a new one is a
+ * new name here, with no store method or migration of its own.
+ */
+export type BucketConfigKind =
+  | 'versioning' | 'object-lock' | 'policy' | 'public-access-block' | 'ownership' | 'encryption'
+  | 'tagging' | 'notification' | 'logging' | 'website' | 'request-payment' | 'accelerate';
 
 /** One rule of a bucket's CORS configuration, as PutBucketCors stores it (validated). */
 export interface CorsRule {
@@ -261,6 +274,12 @@ export interface Metadata {
   putBucketAcl(name: BucketName, acl: Acl): Promise<void>;
   /** Replaces the bucket's CORS rules; undefined removes them. NoSuchBucket when absent. */
   putBucketCors(name: BucketName, rules: readonly CorsRule[] | undefined): Promise<void>;
+  /**
+   * Sets (a string) or removes (undefined) one configuration document of a bucket, in one
+   * transaction; NoSuchBucket when absent. `update` sees the current document, so a
+   * change that depends on it (versioning never goes back to unversioned) is checked inside.
+   */
+  putBucketConfig(name: BucketName, kind: BucketConfigKind, update: (current: string | undefined) => string | undefined): Promise<void>;
   /** Replaces an object's ACL; NoSuchKey when it is gone. */
   putObjectAcl(bucket: BucketName, key: ObjectKey, acl: Acl): Promise<void>;
   /** Replaces an object's tags (empty removes them); NoSuchKey when it is gone. */

@@ -15,7 +15,7 @@ import { s3Client, startServer } from './harness.js';
 import { md5Hex, newBucket } from './s3-helpers.js';
 import { readMetadata } from './data-folder.js';
 
-/** Puts the bodies back into the rows and forgets the table, as schema 8 stored them. */
+/** Puts the bodies back into the rows and forgets the table and the configuration slot, as schema 8 stored them. */
 function downgradeToSchema8(dataDir: string): void {
   const db = new Database(join(dataDir, 'metadata.sqlite'));
   try {
@@ -25,6 +25,7 @@ function downgradeToSchema8(dataDir: string): void {
         UPDATE objects SET inline = (SELECT bytes FROM object_bodies WHERE object_bodies.id = objects.id);
         DROP TRIGGER objects_body_follows;
         DROP TABLE object_bodies;
+        ALTER TABLE buckets DROP COLUMN configs;
         PRAGMA user_version = 8;
       `);
     })();
@@ -76,7 +77,7 @@ test('a schema 8 folder with inline rows upgrades and serves the same bytes', as
 
     const second = await startServer({ dataDir });
     try {
-      assert.deepEqual(layout(dataDir), { version: 9, rowsWithBody: 3, bodies: 3, strayBodies: 0 });
+      assert.deepEqual(layout(dataDir), { version: 10, rowsWithBody: 3, bodies: 3, strayBodies: 0 });
       const s3 = s3Client(second);
       for (const [Key, body] of bodies) {
         const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key }));
@@ -96,7 +97,7 @@ test('a schema 8 folder with inline rows upgrades and serves the same bytes', as
       ]);
       for (const [Key, Body] of next) await s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body }));
       await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'empty' }));
-      assert.deepEqual(layout(dataDir), { version: 9, rowsWithBody: 2, bodies: 2, strayBodies: 0 });
+      assert.deepEqual(layout(dataDir), { version: 10, rowsWithBody: 2, bodies: 2, strayBodies: 0 });
       for (const [Key, body] of next) {
         const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key }));
         assert.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(body), Key);

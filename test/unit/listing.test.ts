@@ -30,7 +30,7 @@ async function withMetadata(fn: (m: SqliteMetadata) => Promise<void>): Promise<v
 }
 
 async function fill(m: SqliteMetadata, bucket: string, keys: readonly string[]): Promise<void> {
-  await m.createBucket({ name: bucket, owner: OWNER, createdAt: new Date(), location: '', acl: { owner: OWNER, grants: [] } });
+  await m.createBucket({ name: bucket, owner: OWNER, createdAt: new Date(), location: '', acl: { owner: OWNER, grants: [] }, configs: {} });
   for (let i = 0; i < keys.length; i += 5000) {
     await Promise.all(keys.slice(i, i + 5000).map((k) => m.putObject(record(bucket, k))));
   }

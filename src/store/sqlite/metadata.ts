@@ -3,7 +3,7 @@ import { LRUCache } from 'lru-cache';
 import { S3Error } from '../../errors.js';
 import { listPage } from '../listing.js';
 import type {
-  AccessKey, Account, AccountId, Acl, BlobExtent, BlobId, Bucket, BucketName, Checksum, ChecksumAlgorithm, ContentHeaders, CorsRule, CreateBucketOutcome,
+  AccessKey, Account, AccountId, Acl, BlobExtent, BlobId, Bucket, BucketConfigKind, BucketName, Checksum, ChecksumAlgorithm, ContentHeaders, CorsRule, CreateBucketOutcome,
   ListPage, ListQuery, Metadata, ObjectHead, ObjectKey, ObjectRecord, ObjectSummary, Part, RestoreState, TagPair, Upload,
   UploadListQuery, UploadPage, WriteCondition,
 } from '../types.js';
@@ -33,7 +33,7 @@ interface PartRow {
 }
 interface AccountRow { id: string; display_name: string; email: string; created_at: number }
 interface KeyRow { access_key_id: string; secret_key: string; account_id: string; created_at: number }
-interface BucketRow { name: string; owner: string; created_at: number; location: string; acl: string | null; cors: string | null }
+interface BucketRow { name: string; owner: string; created_at: number; location: string; acl: string | null; cors: string | null; configs: string | null }
 
 /** Counters that tests and metrics read: how much work listings really do. */
 export interface SqliteStats {
@@ -102,11 +102,12 @@ export class SqliteMetadata implements Metadata {
       deleteKey: db.prepare('DELETE FROM access_keys WHERE access_key_id = ?'),
       key: db.prepare<[string], KeyRow>('SELECT * FROM access_keys WHERE access_key_id = ?'),
       keysOf: db.prepare<[string], KeyRow>('SELECT * FROM access_keys WHERE account_id = ? ORDER BY created_at'),
-      insertBucket: db.prepare('INSERT INTO buckets (name, owner, created_at, location, acl) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO NOTHING'),
+      insertBucket: db.prepare('INSERT INTO buckets (name, owner, created_at, location, acl, configs) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO NOTHING'),
       adjustStats: db.prepare('UPDATE buckets SET object_count = object_count + ?, byte_count = byte_count + ? WHERE name = ?'),
       stats: db.prepare<[], { name: string; object_count: number; byte_count: number }>('SELECT name, object_count, byte_count FROM buckets ORDER BY name'),
       setBucketAcl: db.prepare('UPDATE buckets SET acl = ? WHERE name = ?'),
       setBucketCors: db.prepare('UPDATE buckets SET cors = ? WHERE name = ?'),
+      setBucketConfigs: db.prepare('UPDATE buckets SET configs = ? WHERE name = ?'),
       setObjectAcl: db.prepare('UPDATE objects SET acl = ? WHERE bucket = ? AND key = ?'),
       setObjectTags: db.prepare('UPDATE objects SET tags = ? WHERE bucket = ? AND key = ?'),
       bucket: db.prepare<[string], BucketRow>('SELECT * FROM buckets WHERE name = ?'),
@@ -220,7 +221,7 @@ export class SqliteMetadata implements Metadata {
 
   async createBucket(b: Bucket): Promise<CreateBucketOutcome> {
     return this.writes.run(() => {
-      if (this.q.insertBucket.run(b.name, b.owner, b.createdAt.getTime(), b.location, JSON.stringify(b.acl)).changes > 0) {
+      if (this.q.insertBucket.run(b.name, b.owner, b.createdAt.getTime(), b.location, JSON.stringify(b.acl), Object.keys(b.configs).length > 0 ? JSON.stringify(b.configs) : null).changes > 0) {
         this.forgetCaches();
         return 'created';
       }
@@ -277,6 +278,19 @@ export class SqliteMetadata implements Metadata {
     await this.writes.run(() => {
       this.forgetCaches();
       if (this.q.setBucketCors.run(rules ? JSON.stringify(rules) : null, name).changes === 0) throw new S3Error('NoSuchBucket', undefined, { BucketName: name });
+    });
+  }
+
+  async putBucketConfig(name: BucketName, kind: BucketConfigKind, update: (current: string | undefined) => string | undefined): Promise<void> {
+    await this.writes.run(() => {
+      const row = this.q.bucket.get(name);
+      if (!row) throw new S3Error('NoSuchBucket', undefined, { BucketName: name });
+      const configs = configsOf(row.configs);
+      const next = update(configs[kind]);
+      if (next === undefined) delete configs[kind];
+      else configs[kind] = next;
+      this.forgetCaches();
+      this.q.setBucketConfigs.run(Object.keys(configs).length > 0 ? JSON.stringify(configs) : null, name);
     });
   }
 
@@ -569,7 +583,11 @@ function toBucket(r: BucketRow | undefined): Bucket | undefined {
   return r && {
     name: r.name, owner: r.owner, createdAt: new Date(r.created_at), location: r.location, acl: aclOf(r.acl, r.owner),
     ...(r.cors !== null ? { cors: JSON.parse(r.cors) as CorsRule[] } : {}),
+    configs: configsOf(r.configs),
   };
+}
+function configsOf(json: string | null): Partial<Record<BucketConfigKind, string>> {
+  return json === null ? {} : JSON.parse(json) as Partial<Record<BucketConfigKind, string>>;
 }
 function toSummary(r: SummaryRow): ObjectSummary {
   return {

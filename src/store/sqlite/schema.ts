@@ -1,5 +1,5 @@
 /** The newest schema; MIGRATIONS[n] brings a database from version n-1 to n. */
-export const SCHEMA_VERSION = 9;
+export const SCHEMA_VERSION = 10;
 
 /**
  * The embedded metadata schema as first created (version 1); later versions
@@ -145,5 +145,9 @@ ALTER TABLE objects DROP COLUMN inline;
 CREATE TRIGGER objects_body_follows AFTER DELETE ON objects BEGIN
   DELETE FROM object_bodies WHERE id = old.id;
 END;
+`,
+  // The generic bucket-configuration slot: every sub-resource document by kind (a JSON object).
+  10: `
+ALTER TABLE buckets ADD COLUMN configs TEXT;
 `,
 };
