@@ -30,7 +30,14 @@ export interface FormHead {
 const malformed = (): S3Error => new S3Error('MalformedPOSTRequest');
 const tooLong = (): S3Error => new S3Error('MaxPostPreDataLengthExceededError');
 
-/** Starts reading `body` and resolves as soon as the file begins (or the form ends without one). */
+/**
+ * Starts reading `body` and resolves as soon as the file begins (or the form ends without one).
+ *
+ * The file is the part named `file`; every other part is a field, even one that
+ * carries a filename (Python `requests` gives every part of `files=` one, and
+ * busboy hands such parts over as file streams). Those parts are read to their
+ * end, so the fields are settled in the order of the form through one chain.
+ */
 export function readFormHead(body: Readable, headers: IncomingHttpHeaders): Promise<FormHead> {
   let parser: busboy.Busboy;
   try {
@@ -50,8 +57,12 @@ export function readFormHead(body: Readable, headers: IncomingHttpHeaders): Prom
   return new Promise<FormHead>((resolve, reject) => {
     const fields = new Map<string, string>();
     let file: FormFile | undefined;
+    /** Set once the file part began: what follows it is ignored. */
+    let fileSeen = false;
     let settled = false;
     let preFileBytes = 0;
+    /** Each part's turn, in the order of the form: a field read from a file stream ends later than busboy moves on. */
+    let turn: Promise<void> = Promise.resolve();
     const settle = (error?: S3Error): void => {
       if (settled) return;
       settled = true;
@@ -62,42 +73,80 @@ export function readFormHead(body: Readable, headers: IncomingHttpHeaders): Prom
         resolve({ fields, file, complete });
       }
     };
-    parser.on('field', (name: string, value: string, info: busboy.FieldInfo) => {
-      if (file || settled) return;
-      preFileBytes += Buffer.byteLength(name) + Buffer.byteLength(value);
-      if (info.nameTruncated || info.valueTruncated || preFileBytes > MAX_PRE_FILE_BYTES) return settle(tooLong());
+    /** Counts bytes sent before the file against S3's limit; false (and the form refused) once over it. */
+    const withinLimit = (bytes: number): boolean => {
+      preFileBytes += bytes;
+      if (preFileBytes <= MAX_PRE_FILE_BYTES) return true;
+      settle(tooLong());
+      return false;
+    };
+    const inTurn = (step: () => void | Promise<void>): void => {
+      turn = turn.then(async () => {
+        if (!settled) await step();
+      });
+    };
+    const addField = (name: string, value: string): void => {
       const lower = name.toLowerCase();
-      // The content may come as a plain text field named file.
-      if (lower === 'file') {
-        file = { stream: Readable.from([Buffer.from(value, 'utf8')]), filename: '' };
-        return settle();
-      }
       if (fields.has(lower)) {
         return settle(new S3Error('InvalidArgument', `Bucket POST can contain the field '${name}' only once.`, { ArgumentName: name, ArgumentValue: value }));
       }
       fields.set(lower, value);
+    };
+    parser.on('field', (name: string, value: string, info: busboy.FieldInfo) => {
+      if (fileSeen || settled) return;
+      if (info.nameTruncated || info.valueTruncated) return settle(tooLong());
+      if (!withinLimit(Buffer.byteLength(name) + Buffer.byteLength(value))) return;
+      // The content may come as a plain text field named file.
+      if (name.toLowerCase() === 'file') {
+        fileSeen = true;
+        file = { stream: Readable.from([Buffer.from(value, 'utf8')]), filename: '' };
+        return inTurn(() => settle());
+      }
+      inTurn(() => addField(name, value));
     });
     parser.on('file', (name: string, stream: Readable, info: busboy.FileInfo) => {
-      if (file || settled) {
+      if (fileSeen || settled) {
         stream.resume();
         return;
       }
-      if (name.toLowerCase() !== 'file') {
-        stream.resume();
-        return settle(new S3Error('InvalidArgument', 'POST requires exactly one file upload per request.', { ArgumentName: 'file', ArgumentValue: '0' }));
-      }
-      // A form that breaks off fails the file stream, maybe before anyone reads it (or when
-      // nobody will: the form was refused). Whoever reads it later still sees the error.
+      // A form that breaks off fails the stream, maybe before anyone reads it (or when
+      // nobody will: the form was refused). Whoever reads the file later still sees the error.
       stream.on('error', () => undefined);
-      file = { stream, filename: info.filename ?? '' };
-      settle();
+      if (name.toLowerCase() === 'file') {
+        fileSeen = true;
+        file = { stream, filename: info.filename ?? '' };
+        return inTurn(() => settle());
+      }
+      if (!withinLimit(Buffer.byteLength(name))) return void stream.resume();
+      const value = fieldText(stream, withinLimit);
+      inTurn(async () => {
+        const text = await value;
+        if (!settled && text !== undefined) addField(name, text);
+      });
     });
     parser.on('fieldsLimit', () => settle(tooLong()));
     parser.on('partsLimit', () => settle(tooLong()));
-    parser.once('finish', () => settle());
+    parser.once('finish', () => inTurn(() => settle()));
     parser.once('error', () => settle(malformed()));
     body.pipe(parser);
   });
+}
+
+/** A field sent as a file part, as text; undefined when it outgrew the limit or broke off (the form is refused). */
+async function fieldText(stream: Readable, withinLimit: (bytes: number) => boolean): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      if (!withinLimit(chunk.length)) {
+        stream.resume();
+        return undefined;
+      }
+      chunks.push(chunk);
+    }
+  } catch {
+    return undefined; // the parser's own error refuses the form
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /**
