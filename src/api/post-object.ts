@@ -19,8 +19,13 @@ import { limitedFile, readFormHead } from './post-form.js';
 import { MAX_PUT_SIZE, objectWriteFrom, storeObject, type ObjectWrite } from './put.js';
 import { parseTagging } from './tag-set.js';
 
-/** Form fields that become the object's headers as the same-named request headers would in PutObject. */
-const HEADER_FIELDS = new Set(['cache-control', 'content-type', 'content-disposition', 'content-encoding', 'content-language', 'expires', 'x-amz-storage-class']);
+/**
+ * Form fields that become the object's headers as the same-named request headers would in PutObject
+ * (Content-MD5 included: S3 checks the file against it).
+ */
+const HEADER_FIELDS = new Set([
+  'cache-control', 'content-type', 'content-disposition', 'content-encoding', 'content-language', 'content-md5', 'expires', 'x-amz-storage-class',
+]);
 
 function isHeaderField(name: string): boolean {
   return HEADER_FIELDS.has(name) || name.startsWith('x-amz-meta-') || name.startsWith('x-amz-checksum-') || name.startsWith('x-amz-grant-');
