@@ -9,6 +9,8 @@ need_apt=()
 command -v aws >/dev/null 2>&1 || need_apt+=(awscli)
 python3 -c 'import boto3' 2>/dev/null || need_apt+=(python3-boto3)
 python3 -c 'import pytest' 2>/dev/null || need_apt+=(python3-pytest)
+# POST Object forms are sent the way Python code sends them: requests' files=.
+python3 -c 'import requests' 2>/dev/null || need_apt+=(python3-requests)
 # boto 2.49 is Debian's python3-boto: it runs on Debian's /usr/bin/python3, not
 # on the pyenv python3 first on PATH, so it gets that Python's pytest too.
 /usr/bin/python3 -c 'import boto' 2>/dev/null || need_apt+=(python3-boto)
