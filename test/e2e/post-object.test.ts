@@ -207,6 +207,28 @@ describe('signed forms that S3 accepts', () => {
     await assertAbsent('badly-tagged');
   });
 
+  test('fields sent as file parts (a filename on every part, as Python requests sends them) are fields; only the part named file is the file', async () => {
+    const fields: Field[] = [['key', 'parts/${filename}'], ['Content-Type', 'text/plain'], ['x-amz-meta-origin', 'blob'],
+      ...signV4([{ bucket }, ['starts-with', '$key', 'parts/'], { 'Content-Type': 'text/plain' }, { 'x-amz-meta-origin': 'blob' }])];
+    const form = new FormData();
+    for (const [name, value] of fields) form.append(name, new Blob([value], { type: 'application/octet-stream' }), name);
+    form.append('file', new Blob(['from blob parts']), 'blob.txt');
+    const response = await fetch(`${server.endpoint}/${bucket}`, { method: 'POST', body: form });
+    assert.equal(response.status, 204, await response.text());
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'parts/blob.txt' }));
+    assert.equal((await bodyBytes(got.Body)).toString(), 'from blob parts');
+    assert.equal(got.ContentType, 'text/plain');
+    assert.deepEqual(got.Metadata, { origin: 'blob' });
+
+    // A form whose only file part is named otherwise has no file.
+    const fileless = new FormData();
+    fileless.append('key', 'parts/none');
+    fileless.append('upload', new Blob(['x']), 'x.txt');
+    const refused = await fetch(`${server.endpoint}/${bucket}`, { method: 'POST', body: fileless });
+    await assertError(refused, 400, 'InvalidArgument', 'POST requires exactly one file upload per request.');
+    await assertAbsent('parts/none');
+  });
+
   test('a 128 MiB file streams into storage without the server holding it', async () => {
     const size = 128 * 1024 * 1024;
     const content = randomBytes(size);

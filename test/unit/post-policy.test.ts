@@ -66,3 +66,12 @@ test('expiry and unreadable documents', () => {
     message: 'Invalid Policy: Invalid Simple-Condition: value must be a string.',
   });
 });
+
+test('operation names are case-insensitive; values are matched as written, a backslash included', () => {
+  const p = policy([{ bucket: 'b' }, ['StArTs-WiTh', '$KeY', '\\$price'], ['EQ', '$Content-Type', 'text/plain'], ['Content-Length-Range', 0, 9]]);
+  const fields = new Map([['key', '\\$price.txt'], ['content-type', 'text/plain']]);
+  assert.deepEqual(checkPolicy(p, fields, 'b', '\\$price.txt', NOW), { min: 0, max: 9 });
+  assert.throws(() => checkPolicy(p, fields, 'b', '$price.txt', NOW), {
+    message: 'Invalid according to Policy: Policy Condition failed: ["starts-with", "$KeY", "\\\\$price"]',
+  });
+});
