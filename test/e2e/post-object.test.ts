@@ -461,7 +461,14 @@ describe('forms that violate their policy get S3\'s error and store nothing', ()
       method: 'POST', body: broken, headers: { 'Content-Type': `multipart/form-data; boundary=${boundary}` },
     });
     await assertError(again, 400, 'MalformedPOSTRequest');
+    // Broken off inside a field sent as a file part, before any file.
+    const inField = `--${boundary}\r\nContent-Disposition: form-data; name="key"; filename="key"\r\n\r\nbroken-in-field`;
+    const third = await fetch(`${server.endpoint}/${open}`, {
+      method: 'POST', body: inField, headers: { 'Content-Type': `multipart/form-data; boundary=${boundary}` },
+    });
+    await assertError(third, 400, 'MalformedPOSTRequest');
     await assertAbsent('broken', open);
+    await assertAbsent('broken-in-field', open);
   });
 });
 
