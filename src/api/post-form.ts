@@ -137,10 +137,7 @@ async function fieldText(stream: Readable, withinLimit: (bytes: number) => boole
   const chunks: Buffer[] = [];
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
-      if (!withinLimit(chunk.length)) {
-        stream.resume();
-        return undefined;
-      }
+      if (!withinLimit(chunk.length)) return undefined;
       chunks.push(chunk);
     }
   } catch {
