@@ -89,15 +89,18 @@ export async function postObject(ctx: RequestContext): Promise<void> {
 async function uploadForm(ctx: RequestContext): Promise<void> {
   const bucket = bucketOf(ctx);
   const form = await readFormHead(ctx.body(), ctx.req.headers);
-  const { fields, file } = form;
-  const rawKey = fields.get('key');
+  const { file } = form;
+  const rawKey = form.fields.get('key');
   if (rawKey === undefined) {
     throw new S3Error('InvalidArgument', 'Bucket POST must contain a field named \'key\'.  If it is specified, please check the order of the fields.', {
       ArgumentName: 'key', ArgumentValue: '',
     });
   }
   if (!file) throw new S3Error('InvalidArgument', 'POST requires exactly one file upload per request.', { ArgumentName: 'file', ArgumentValue: '0' });
-  const key = rawKey.replaceAll('${filename}', file.filename);
+  // ${filename} stands for the file's name in every field, and the policy sees the fields so expanded.
+  const expand = (value: string): string => value.replaceAll('${filename}', file.filename);
+  const fields = new Map([...form.fields].map(([name, value]) => [name, expand(value)]));
+  const key = expand(rawKey);
   if (key === '') throw new S3Error('InvalidArgument', 'User key must have a length greater than 0.', { ArgumentName: 'key', ArgumentValue: '' });
   validateKey(key);
 

@@ -207,6 +207,25 @@ describe('signed forms that S3 accepts', () => {
     await assertAbsent('badly-tagged');
   });
 
+  test('${filename} is expanded in every field, and the policy checks the expanded values', async () => {
+    const fields: Field[] = [['key', 'named/${filename}'], ['Content-Disposition', 'attachment; filename="${filename}"'], ['x-amz-meta-original', '${filename}'],
+      ...signV4([{ bucket }, { key: 'named/report.pdf' }, { 'Content-Disposition': 'attachment; filename="report.pdf"' }, { 'x-amz-meta-original': 'report.pdf' }])];
+    const response = await post(bucket, fields, { content: '%PDF', filename: 'report.pdf' });
+    assert.equal(response.status, 204, await response.text());
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'named/report.pdf' }));
+    assert.equal(head.ContentDisposition, 'attachment; filename="report.pdf"');
+    assert.deepEqual(head.Metadata, { original: 'report.pdf' });
+    // A text file has no name: the variable becomes ''.
+    const form = new FormData();
+    form.append('key', 'named/text-${filename}');
+    form.append('file', 'typed in');
+    const open = uniqueBucket('post-text');
+    await s3.send(new CreateBucketCommand({ Bucket: open, ACL: 'public-read-write' }));
+    const text = await fetch(`${server.endpoint}/${open}`, { method: 'POST', body: form });
+    assert.equal(text.status, 204, await text.text());
+    assert.equal((await bodyBytes((await s3.send(new GetObjectCommand({ Bucket: open, Key: 'named/text-' }))).Body)).toString(), 'typed in');
+  });
+
   test('fields sent as file parts (a filename on every part, as Python requests sends them) are fields; only the part named file is the file', async () => {
     const fields: Field[] = [['key', 'parts/${filename}'], ['Content-Type', 'text/plain'], ['x-amz-meta-origin', 'blob'],
       ...signV4([{ bucket }, ['starts-with', '$key', 'parts/'], { 'Content-Type': 'text/plain' }, { 'x-amz-meta-origin': 'blob' }])];
