@@ -215,11 +215,9 @@ function parseCompleteBody(text: string, algorithm: ChecksumAlgorithm | undefine
   if (parts.length === 0) throw new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema: no parts.');
   if (parts.length > MAX_PART_NUMBER) throw new S3Error('MalformedXML');
   for (let i = 1; i < parts.length; i++) {
-    if (parts[i]!.partNumber < parts[i - 1]!.partNumber) throw new S3Error('InvalidPartOrder', undefined, { UploadId: '' });
+    if (parts[i]!.partNumber <= parts[i - 1]!.partNumber) throw new S3Error('InvalidPartOrder', undefined, { UploadId: '' });
   }
-  // A client that re-sent a part while its first attempt was still in flight may list the
-  // number once per answer it got; the last entry is the part as it was last uploaded.
-  return parts.filter((p, i) => parts[i + 1]?.partNumber !== p.partNumber);
+  return parts;
 }
 
 /** A completion may not switch the checksum type the upload was created with. */
@@ -329,10 +327,17 @@ export async function completeMultipartUpload(ctx: RequestContext): Promise<void
   const typeHeader = ctx.req.headers['x-amz-checksum-type'];
   checkCompletionChecksumType(upload, typeHeader === undefined ? undefined : String(typeHeader));
   const checksumHeader = upload.checksumAlgorithm ? ctx.req.headers[`x-amz-checksum-${upload.checksumAlgorithm.toLowerCase()}`] : undefined;
-  const record = await ctx.store.metadata.completeUpload(upload.uploadId, assemble(requested, {
-    objectChecksum: checksumHeader === undefined ? undefined : String(checksumHeader),
-    maxObjectSize: ctx.settings.maxObjectSize, expectedSize: expectedObjectSize(ctx),
-  }), condition);
+  let record: ObjectHead;
+  try {
+    record = await ctx.store.metadata.completeUpload(upload.uploadId, assemble(requested, {
+      objectChecksum: checksumHeader === undefined ? undefined : String(checksumHeader),
+      maxObjectSize: ctx.settings.maxObjectSize, expectedSize: expectedObjectSize(ctx),
+    }), condition);
+  } catch (err) {
+    // A concurrent completion of the same upload committed first: this one is its retry.
+    if (!(err instanceof S3Error && err.code === 'NoSuchUpload')) throw err;
+    record = await completedBefore(ctx, uploadId, requested);
+  }
   ctx.settings.onGarbage();
   sendCompletion(ctx, record);
 }
