@@ -220,12 +220,18 @@ function parseCompleteBody(text: string, algorithm: ChecksumAlgorithm | undefine
   return parts;
 }
 
-/** A completion may not switch the checksum type the upload was created with. */
-function checkCompletionChecksumType(upload: Upload, typeHeader: string | undefined): void {
+/**
+ * S3's rules for completing an upload whose parts carry checksums: the request may not
+ * switch the checksum type, and the parts must be numbered 1, 2, 3, … without gaps.
+ */
+function checkChecksumCompletion(upload: Upload, requested: readonly RequestedPart[], typeHeader: string | undefined): void {
   if (!upload.checksumAlgorithm) return;
   const type = upload.checksumType ?? 'COMPOSITE';
   if (typeHeader !== undefined && typeHeader.toUpperCase() !== type) {
     throw new S3Error('InvalidRequest', `The upload was created using the ${type} checksum mode. The complete request must use the same checksum mode.`);
+  }
+  if (requested.some((r, i) => r.partNumber !== i + 1)) {
+    throw new S3Error('InvalidPartOrder', 'The list of parts was not in ascending order. When parts carry checksums, part numbers must start at 1 and be consecutive.', { UploadId: upload.uploadId });
   }
 }
 
@@ -325,7 +331,7 @@ export async function completeMultipartUpload(ctx: RequestContext): Promise<void
     return;
   }
   const typeHeader = ctx.req.headers['x-amz-checksum-type'];
-  checkCompletionChecksumType(upload, typeHeader === undefined ? undefined : String(typeHeader));
+  checkChecksumCompletion(upload, requested, typeHeader === undefined ? undefined : String(typeHeader));
   const checksumHeader = upload.checksumAlgorithm ? ctx.req.headers[`x-amz-checksum-${upload.checksumAlgorithm.toLowerCase()}`] : undefined;
   let record: ObjectHead;
   try {

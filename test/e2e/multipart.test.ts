@@ -462,6 +462,12 @@ describe('multipart uploads (AWS SDK v3)', () => {
     await rejectsWith(complete(key, uploadId, [parts[0]!, { ...parts[1]!, ChecksumSHA256: parts[0]!.ChecksumSHA256 }]), 'InvalidPart', 400);
     // S3: "The upload was created using the COMPOSITE checksum mode. The complete request must use the same checksum mode."
     await rejectsWith(complete(key, uploadId, parts, { ChecksumType: 'FULL_OBJECT' }), 'InvalidRequest', 400);
+    // With checksums on the parts, part numbers must run 1, 2, … without a gap.
+    await rejectsWith(complete(key, uploadId, [parts[1]!]), 'InvalidPartOrder', 400);
+    const third = await s3.send(new UploadPartCommand({
+      Bucket: BUCKET, Key: key, UploadId: uploadId, PartNumber: 3, Body: bodies[1], ChecksumAlgorithm: 'SHA256',
+    }));
+    await rejectsWith(complete(key, uploadId, [parts[0]!, { PartNumber: 3, ETag: third.ETag, ChecksumSHA256: third.ChecksumSHA256 }]), 'InvalidPartOrder', 400);
     assert.ok(await absent(key));
     const done = await complete(key, uploadId, parts, { ChecksumType: 'COMPOSITE', ChecksumSHA256: composite });
     assert.equal(done.ChecksumSHA256, composite);
