@@ -6,7 +6,7 @@ import { setImmediate } from 'node:timers/promises';
 import { S3Error } from '../errors.js';
 import { authorizeObject, mayList } from '../auth/authorize.js';
 import type { Principal } from '../auth/types.js';
-import type { AclPermission, BlobExtent, Blobs, Bucket, Metadata, ObjectHead, ObjectRecord } from '../store/types.js';
+import type { AclPermission, BlobExtent, Blobs, Bucket, Checksum, Metadata, ObjectHead, ObjectRecord } from '../store/types.js';
 import { bucketOf, keyOf, type RequestContext } from './context.js';
 import { evaluateReadConditions } from './conditions.js';
 import { assertReadable } from '../lifecycle/archive.js';
@@ -35,9 +35,14 @@ export async function getObject(ctx: RequestContext): Promise<void> {
 }
 
 export async function headObject(ctx: RequestContext): Promise<void> {
+  await answerRead(ctx, await loadObjectHead(ctx), undefined);
+}
+
+/** The addressed object without its inline body, for a reader allowed to READ it. */
+export async function loadObjectHead(ctx: RequestContext): Promise<ObjectHead> {
   const bucket = bucketOf(ctx);
   const head = await ctx.store.metadata.headObject(bucket.name, keyOf(ctx));
-  await answerRead(ctx, authorizedRead(head, ctx.principal, bucket, keyOf(ctx), versionIdOf(ctx), 'READ'), undefined);
+  return authorizedRead(head, ctx.principal, bucket, keyOf(ctx), versionIdOf(ctx), 'READ');
 }
 
 function versionIdOf(ctx: RequestContext): string | undefined {
@@ -90,7 +95,8 @@ function damagedError(key: string): S3Error {
 async function answerRead(ctx: RequestContext, record: ObjectHead, body: ObjectRecord | undefined): Promise<void> {
   const headers = ctx.req.headers;
   const notModified = evaluateReadConditions(headers, record);
-  const common = objectHeaders(record, String(headers['x-amz-checksum-mode'] ?? '').toUpperCase() === 'ENABLED');
+  const withChecksum = String(headers['x-amz-checksum-mode'] ?? '').toUpperCase() === 'ENABLED';
+  const common = objectHeaders(record, withChecksum);
   if (notModified) {
     // 304 carries the validators but no representation headers' body.
     ctx.res.writeHead(304, { ETag: common.ETag!, 'Last-Modified': common['Last-Modified']! });
@@ -107,17 +113,23 @@ async function answerRead(ctx: RequestContext, record: ObjectHead, body: ObjectR
   }
   const partNumber = ctx.target.query.get('partNumber');
   let range: ByteRange | undefined;
+  let partChecksum: Checksum | undefined;
   if (partNumber !== null) {
     if (headers.range !== undefined) throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
     const part = partRange(record, partNumber);
     range = part.range;
+    partChecksum = part.checksum;
     if (part.count > 1 || record.etag.includes('-')) common['x-amz-mp-parts-count'] = part.count;
   } else if (headers.range !== undefined) {
     range = parseRange(headers.range, record.size);
   }
   if (range) {
-    // A checksum describes the whole object, never a range of it.
+    // A checksum describes the whole object, never a range of it; a part has its own.
     for (const name of Object.keys(common)) if (name.startsWith('x-amz-checksum-')) delete common[name];
+    if (withChecksum && partChecksum) {
+      common[`x-amz-checksum-${partChecksum.algorithm.toLowerCase()}`] = partChecksum.value;
+      common['x-amz-checksum-type'] = partChecksum.type;
+    }
     if (range.end >= range.start) common['Content-Range'] = `bytes ${range.start}-${range.end}/${record.size}`;
   }
   const { start, end } = range ?? { start: 0, end: record.size - 1 };
@@ -171,18 +183,24 @@ async function readSmallBlob(ctx: RequestContext, record: ObjectRecord): Promise
   return bytes;
 }
 
-/** The bytes of part `n` of an object: its extents are its parts, in order (a simple object is one part). */
-function partRange(record: ObjectHead, raw: string): { range: ByteRange; count: number } {
+/**
+ * The bytes of part `n` of an object: its extents are its parts, in order (a simple
+ * object is one part), with the part's checksum (a simple object's is its own).
+ */
+function partRange(record: ObjectHead, raw: string): { range: ByteRange; count: number; checksum: Checksum | undefined } {
   const n = Number(raw);
   if (!/^\d+$/.test(raw) || n < 1 || n > 10_000) {
     throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { ArgumentName: 'partNumber', ArgumentValue: raw });
   }
-  const sizes = record.data.kind === 'blobs' && record.etag.includes('-') ? record.data.extents.map((e) => e.size) : [record.size];
+  const parts = record.data.kind === 'blobs' && record.etag.includes('-') ? record.data.extents : undefined;
+  const sizes = parts ? parts.map((e) => e.size) : [record.size];
   if (n > sizes.length) throw new S3Error('InvalidPartNumber');
   const start = sizes.slice(0, n - 1).reduce((a, b) => a + b, 0);
   const size = sizes[n - 1]!;
+  const partSum = parts?.[n - 1]!.checksum;
+  const checksum = !parts ? record.checksum : record.checksum && partSum !== undefined ? { ...record.checksum, value: partSum } : undefined;
   // An empty part is an empty range (206 with no bytes), not the whole object.
-  return { range: { start, end: start + size - 1 }, count: sizes.length };
+  return { range: { start, end: start + size - 1 }, count: sizes.length, checksum };
 }
 
 /** Sends bytes [start, end] of an object, across its extents, with backpressure, and ends the response. */

@@ -1,5 +1,6 @@
 import type { OperationName } from '../router/operations.js';
 import * as acl from './acl.js';
+import * as attributes from './attributes.js';
 import * as buckets from './buckets.js';
 import type { Handler } from './context.js';
 import * as copy from './copy.js';
@@ -51,6 +52,7 @@ export const HANDLERS: Readonly<Record<OperationName, Handler>> = {
   ListParts: multipart.listParts,
   CopyObject: copy.copyObject,
   PutObject: put.putObject,
+  GetObjectAttributes: attributes.getObjectAttributes,
   GetObject: get.getObject,
   HeadObject: get.headObject,
   DeleteObject: del.deleteObject,

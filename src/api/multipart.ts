@@ -5,7 +5,7 @@ import { isoDate, quoteEtag, sendEmpty, sendXml } from '../http/respond.js';
 import { canCombine, combineBase64Crcs } from '../store/crc-combine.js';
 import { checksumNow } from '../store/digest.js';
 import { compareUtf8 } from '../store/listing.js';
-import type { ChecksumAlgorithm, ObjectRecord, Part, StoredBody, Upload } from '../store/types.js';
+import type { Checksum, ChecksumAlgorithm, ObjectHead, ObjectRecord, Part, StoredBody, Upload } from '../store/types.js';
 import { childrenOf, parseXml, textOf, type XmlObject } from '../xml.js';
 import { readSmallBody } from './body.js';
 import { newAcl } from './acl.js';
@@ -17,7 +17,7 @@ import {
   bareEtag, checksumRequestFrom, contentHeadersFrom, contentMd5From, storageClassFrom, userMetadataFrom, validateKey,
 } from './object-headers.js';
 import { displayNames, ownerElement } from './owners.js';
-import { verifiedChecksum } from './put.js';
+import { verifiedChecksum, writeConditionFrom } from './put.js';
 import { parseRange } from './range.js';
 import { tagsFromHeader } from './tag-set.js';
 
@@ -37,6 +37,11 @@ let lastIdStamp = 0;
 function newUploadId(): string {
   lastIdStamp = Math.max(Date.now(), lastIdStamp + 1);
   return lastIdStamp.toString(36).padStart(10, '0') + randomBytes(18).toString('base64url');
+}
+
+/** When an upload id of ours was handed out (epoch ms); undefined for any other string. */
+function uploadInitiated(uploadId: string): number | undefined {
+  return /^[0-9a-z]{10}[A-Za-z0-9_-]{24}$/.test(uploadId) ? parseInt(uploadId.slice(0, 10), 36) : undefined;
 }
 
 /** The upload named by `uploadId`, which must belong to the addressed bucket and key. */
@@ -216,35 +221,45 @@ function parseCompleteBody(text: string, algorithm: ChecksumAlgorithm | undefine
 }
 
 /**
- * S3's rules for completing an upload created with a checksum: the request may not
- * switch the checksum type, and a COMPOSITE one must name every part's checksum
- * (the object's checksum is built from them, so the client vouches for each).
+ * S3's rules for completing an upload whose parts carry checksums: the request may not
+ * switch the checksum type, and the parts must be numbered 1, 2, 3, … without gaps.
  */
-function checkCompletionChecksums(upload: Upload, requested: readonly RequestedPart[], typeHeader: string | undefined): void {
-  const algorithm = upload.checksumAlgorithm;
-  if (!algorithm) return;
+function checkChecksumCompletion(upload: Upload, requested: readonly RequestedPart[], typeHeader: string | undefined): void {
+  if (!upload.checksumAlgorithm) return;
   const type = upload.checksumType ?? 'COMPOSITE';
   if (typeHeader !== undefined && typeHeader.toUpperCase() !== type) {
     throw new S3Error('InvalidRequest', `The upload was created using the ${type} checksum mode. The complete request must use the same checksum mode.`);
   }
-  const missing = type === 'COMPOSITE' ? requested.find((r) => r.checksum === undefined) : undefined;
+  if (requested.some((r, i) => r.partNumber !== i + 1)) {
+    throw new S3Error('InvalidPartOrder', 'The list of parts was not in ascending order. When parts carry checksums, part numbers must start at 1 and be consecutive.', { UploadId: upload.uploadId });
+  }
+}
+
+/**
+ * A COMPOSITE upload's completion must name every part's checksum (the object's
+ * checksum is built from them, so the client vouches for each), as S3 requires.
+ */
+function checkPartChecksumsNamed(upload: Upload, requested: readonly RequestedPart[]): void {
+  const algorithm = upload.checksumAlgorithm;
+  if (!algorithm || (upload.checksumType ?? 'COMPOSITE') !== 'COMPOSITE') return;
+  const missing = requested.find((r) => r.checksum === undefined);
   if (missing) {
     throw new S3Error('InvalidRequest', `The upload was created using a ${algorithm.toLowerCase()} checksum. The complete request must include the checksum for each part. It was missing for part ${missing.partNumber} in the request.`);
   }
 }
 
-/** Builds the completed object from the committed parts, or throws S3's error for the request. */
 /** What a completion must check beyond the parts themselves. */
 interface CompletionChecks {
-  /** Base64 full-object checksum the client sent, for FULL_OBJECT uploads. */
-  readonly fullObjectChecksum: string | undefined;
+  /** The object's checksum as the client sent it (base64; `-N` for a COMPOSITE one). */
+  readonly objectChecksum: string | undefined;
   readonly maxObjectSize: number;
   /** x-amz-mp-object-size: the total size the client expects. */
   readonly expectedSize: number | undefined;
 }
 
+/** Builds the completed object from the committed parts, or throws S3's error for the request. */
 function assemble(requested: readonly RequestedPart[], checks: CompletionChecks) {
-  const { fullObjectChecksum, maxObjectSize, expectedSize } = checks;
+  const { objectChecksum: expectedChecksum, maxObjectSize, expectedSize } = checks;
   return (upload: Upload, committed: readonly Part[]): ObjectRecord => {
     const byNumber = new Map(committed.map((p) => [p.partNumber, p]));
     const chosen = requested.map((r, i) => {
@@ -264,18 +279,33 @@ function assemble(requested: readonly RequestedPart[], checks: CompletionChecks)
     if (expectedSize !== undefined && size !== expectedSize) {
       throw new S3Error('InvalidRequest', `The provided 'x-amz-mp-object-size' header value ${expectedSize} does not match what was computed: ${size}`);
     }
-    const etag = createHash('md5').update(Buffer.concat(chosen.map((p) => Buffer.from(p.etag, 'hex')))).digest('hex') + `-${chosen.length}`;
+    const etag = multipartEtag(chosen.map((p) => p.etag));
     const checksum = objectChecksum(upload, chosen);
-    if (checksum && fullObjectChecksum !== undefined && checksum.value !== fullObjectChecksum) {
+    // The whole object's checksum is checked first: a wrong one is BadDigest whatever else the request lacks.
+    if (checksum && expectedChecksum !== undefined && !sameObjectChecksum(checksum, expectedChecksum)) {
       throw new S3Error('BadDigest', `The x-amz-checksum-${checksum.algorithm.toLowerCase()} you specified did not match the calculated checksum.`);
     }
+    checkPartChecksumsNamed(upload, requested);
     return {
       bucket: upload.bucket, key: upload.key, versionId: 'null', size, etag,
       lastModified: new Date(), owner: upload.owner, storageClass: upload.storageClass, headers: upload.headers,
       userMetadata: upload.userMetadata, acl: upload.acl, tags: upload.tags, ...(checksum ? { checksum } : {}),
-      data: { kind: 'blobs', extents: chosen.map((p) => ({ blob: p.blob, size: p.size, md5: p.etag })) },
+      data: {
+        kind: 'blobs',
+        extents: chosen.map((p) => ({ blob: p.blob, size: p.size, md5: p.etag, ...(checksum && p.checksum !== undefined ? { checksum: p.checksum } : {}) })),
+      },
     };
   };
+}
+
+/** S3's ETag of a multipart object: the MD5 of the parts' binary MD5s, `-N`. */
+function multipartEtag(partEtags: readonly string[]): string {
+  return createHash('md5').update(Buffer.concat(partEtags.map((e) => Buffer.from(e, 'hex')))).digest('hex') + `-${partEtags.length}`;
+}
+
+/** A client may give a COMPOSITE checksum with its `-N` part count or without. */
+function sameObjectChecksum(computed: Checksum, given: string): boolean {
+  return given === computed.value || (computed.type === 'COMPOSITE' && given === computed.value.replace(/-\d+$/, ''));
 }
 
 /** S3's checksum of a multipart object: the CRC of the whole (FULL_OBJECT) or the checksum of the part checksums, -N (COMPOSITE). */
@@ -291,17 +321,34 @@ function objectChecksum(upload: Upload, parts: readonly Part[]): ObjectRecord['c
 }
 
 export async function completeMultipartUpload(ctx: RequestContext): Promise<void> {
-  const upload = await loadUpload(ctx);
+  const uploadId = ctx.target.query.get('uploadId') ?? '';
+  const upload = await findUpload(ctx, uploadId);
+  const condition = writeConditionFrom(ctx);
   const body = await readSmallBody(ctx.body(), MAX_COMPLETE_BODY);
-  const requested = parseCompleteBody(body.toString('utf8'), upload.checksumAlgorithm);
+  const requested = parseCompleteBody(body.toString('utf8'), upload?.checksumAlgorithm);
+  if (!upload) {
+    sendCompletion(ctx, await completedBefore(ctx, uploadId, requested));
+    return;
+  }
   const typeHeader = ctx.req.headers['x-amz-checksum-type'];
-  checkCompletionChecksums(upload, requested, typeHeader === undefined ? undefined : String(typeHeader));
-  const fullHeader = upload.checksumAlgorithm ? ctx.req.headers[`x-amz-checksum-${upload.checksumAlgorithm.toLowerCase()}`] : undefined;
-  const full = upload.checksumType === 'FULL_OBJECT' && fullHeader !== undefined ? String(fullHeader) : undefined;
-  const record = await ctx.store.metadata.completeUpload(upload.uploadId, assemble(requested, {
-    fullObjectChecksum: full, maxObjectSize: ctx.settings.maxObjectSize, expectedSize: expectedObjectSize(ctx),
-  }));
+  checkChecksumCompletion(upload, requested, typeHeader === undefined ? undefined : String(typeHeader));
+  const checksumHeader = upload.checksumAlgorithm ? ctx.req.headers[`x-amz-checksum-${upload.checksumAlgorithm.toLowerCase()}`] : undefined;
+  let record: ObjectHead;
+  try {
+    record = await ctx.store.metadata.completeUpload(upload.uploadId, assemble(requested, {
+      objectChecksum: checksumHeader === undefined ? undefined : String(checksumHeader),
+      maxObjectSize: ctx.settings.maxObjectSize, expectedSize: expectedObjectSize(ctx),
+    }), condition);
+  } catch (err) {
+    // A concurrent completion of the same upload committed first: this one is its retry.
+    if (!(err instanceof S3Error && err.code === 'NoSuchUpload')) throw err;
+    record = await completedBefore(ctx, uploadId, requested);
+  }
   ctx.settings.onGarbage();
+  sendCompletion(ctx, record);
+}
+
+function sendCompletion(ctx: RequestContext, record: ObjectHead): void {
   const host = ctx.req.headers.host ?? 'localhost';
   sendXml(ctx.res, 200, 'CompleteMultipartUploadResult', {
     Location: `http://${host}/${encodeURIComponent(record.bucket)}/${record.key.split('/').map(encodeURIComponent).join('/')}`,
@@ -310,6 +357,28 @@ export async function completeMultipartUpload(ctx: RequestContext): Promise<void
     ETag: quoteEtag(record.etag),
     ...(record.checksum ? { [`Checksum${record.checksum.algorithm}`]: record.checksum.value, ChecksumType: record.checksum.type } : {}),
   });
+}
+
+/** The upload named by `uploadId` if it is still in progress for the addressed bucket and key. */
+async function findUpload(ctx: RequestContext, uploadId: string): Promise<Upload | undefined> {
+  const upload = await ctx.store.metadata.getUpload(uploadId);
+  return upload && upload.bucket === bucketOf(ctx).name && upload.key === keyOf(ctx) ? upload : undefined;
+}
+
+/**
+ * A completion retried after it succeeded (its answer was lost, or a client checks
+ * twice) answers as the first did, as S3's does. The upload is gone by then, so
+ * the current object must be the one these parts make: its ETag is the MD5 of
+ * exactly these parts' MD5s, and it was written after the upload was initiated.
+ */
+async function completedBefore(ctx: RequestContext, uploadId: string, requested: readonly RequestedPart[]): Promise<ObjectHead> {
+  const current = await ctx.store.metadata.headObject(bucketOf(ctx).name, keyOf(ctx));
+  const initiated = uploadInitiated(uploadId);
+  if (!current || initiated === undefined || initiated > current.lastModified.getTime()
+    || current.etag !== multipartEtag(requested.map((r) => r.etag))) {
+    throw new S3Error('NoSuchUpload', undefined, { UploadId: uploadId });
+  }
+  return current;
 }
 
 function expectedObjectSize(ctx: RequestContext): number | undefined {

@@ -26,7 +26,7 @@ export function validateKey(key: string): void {
 export function contentHeadersFrom(headers: IncomingHttpHeaders): ContentHeaders {
   // aws-chunked is transfer framing, not a property of the object.
   const encoding = header(headers, 'content-encoding')
-    ?.split(',').map((s) => s.trim()).filter((s) => s !== '' && s.toLowerCase() !== 'aws-chunked').join(',');
+    ?.split(',').map((s) => s.trim()).filter((s) => s !== '' && s.toLowerCase() !== 'aws-chunked').join(', ');
   const pick = (name: string): string | undefined => header(headers, name);
   return stripUndefined({
     contentType: pick('content-type') ?? 'binary/octet-stream',

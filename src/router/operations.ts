@@ -64,6 +64,7 @@ export const OPERATIONS = [
   { name: 'ListParts', method: 'GET', target: 'object', query: 'uploadId', module: 'multipart', permission: 'bucket:READ' },
   { name: 'CopyObject', method: 'PUT', target: 'object', header: 'x-amz-copy-source', module: 'copy', permission: 'bucket:WRITE' },
   { name: 'PutObject', method: 'PUT', target: 'object', module: 'put', permission: 'bucket:WRITE' },
+  { name: 'GetObjectAttributes', method: 'GET', target: 'object', query: 'attributes', module: 'attributes', permission: 'object:READ' },
   { name: 'GetObject', method: 'GET', target: 'object', module: 'get', permission: 'object:READ' },
   { name: 'HeadObject', method: 'HEAD', target: 'object', module: 'get', permission: 'object:READ' },
   { name: 'DeleteObject', method: 'DELETE', target: 'object', module: 'delete', permission: 'bucket:WRITE' },

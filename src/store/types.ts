@@ -101,6 +101,8 @@ export interface BlobExtent {
   readonly size: number;
   /** Hex MD5 of the blob's bytes, recorded when it was written (absent on extents written before it was kept). */
   readonly md5?: string;
+  /** A multipart object's part checksum (base64, in the object's algorithm): GET by part number and GetObjectAttributes report it. */
+  readonly checksum?: string;
 }
 
 /** One tag of an object (or of a lifecycle filter): S3 keeps at most 10 per object, keys unique. */
@@ -309,9 +311,10 @@ export interface Metadata {
   /**
    * Completes an upload in one transaction: `assemble` sees the parts as committed
    * and returns the object (or throws an S3Error); the object replaces the current
-   * one, unused parts are queued for deletion, and the upload disappears.
+   * one, unused parts are queued for deletion, and the upload disappears. `condition`
+   * (If-Match, If-None-Match) is checked against the current object in the same transaction.
    */
-  completeUpload(uploadId: string, assemble: (upload: Upload, parts: readonly Part[]) => ObjectRecord): Promise<ObjectRecord>;
+  completeUpload(uploadId: string, assemble: (upload: Upload, parts: readonly Part[]) => ObjectRecord, condition?: WriteCondition): Promise<ObjectRecord>;
   /** Drops the upload and queues its parts for deletion; false when there was none. */
   abortUpload(uploadId: string): Promise<boolean>;
   listUploads(bucket: BucketName, query: UploadListQuery): Promise<UploadPage>;

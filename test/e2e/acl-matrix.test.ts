@@ -15,7 +15,7 @@
  * Expected outcomes are S3's ACL semantics:
  * - bucket READ: ListObjects, ListObjectsV2, HeadBucket; bucket WRITE: PutObject,
  *   DeleteObject; bucket READ_ACP / WRITE_ACP: GetBucketAcl / PutBucketAcl;
- * - object READ: GetObject, HeadObject; object READ_ACP / WRITE_ACP:
+ * - object READ: GetObject, HeadObject, GetObjectAttributes; object READ_ACP / WRITE_ACP:
  *   GetObjectAcl / PutObjectAcl;
  * - DeleteBucket, GetBucketLocation, GetObjectTagging and PutObjectTagging: the
  *   bucket owner only (no ACL grants them);
@@ -33,7 +33,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, GetBucketAclCommand, GetBucketLocationCommand,
-  GetObjectAclCommand, GetObjectCommand, GetObjectTaggingCommand, HeadBucketCommand, HeadObjectCommand, ListBucketsCommand, ListObjectsCommand,
+  GetObjectAclCommand, GetObjectAttributesCommand, GetObjectCommand, GetObjectTaggingCommand, HeadBucketCommand, HeadObjectCommand, ListBucketsCommand, ListObjectsCommand,
   ListObjectsV2Command, PutBucketAclCommand, PutObjectAclCommand, PutObjectCommand, PutObjectTaggingCommand, S3Client,
 } from '@aws-sdk/client-s3';
 import type { MetadataBearer } from '@smithy/types';
@@ -257,6 +257,12 @@ const OPERATIONS: readonly Operation[] = [
     head: true,
     attempt: ({ client, scenario }) => client.send(new HeadObjectCommand({ Bucket: scenario.bucket, Key: OBJECT_KEY })),
     check: (_, out) => assert.equal(out.ContentLength, Buffer.byteLength(OBJECT_BODY)),
+  }),
+  operation({
+    name: 'GetObjectAttributes',
+    need: { on: 'object', permission: 'READ' },
+    attempt: ({ client, scenario }) => client.send(new GetObjectAttributesCommand({ Bucket: scenario.bucket, Key: OBJECT_KEY, ObjectAttributes: ['ObjectSize'] })),
+    check: (_, out) => assert.equal(out.ObjectSize, Buffer.byteLength(OBJECT_BODY)),
   }),
   operation({
     name: 'GetObjectAcl',

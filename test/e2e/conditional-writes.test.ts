@@ -1,10 +1,14 @@
 /**
- * Conditional writes through the AWS SDK for JavaScript v3: PutObject with
- * If-None-Match: * and If-Match, and a race of concurrent create-only PUTs.
+ * Conditional writes through the AWS SDK for JavaScript v3: PutObject and
+ * CompleteMultipartUpload with If-None-Match: * and If-Match, and a race of
+ * concurrent create-only PUTs.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand,
+  ListPartsCommand, PutObjectCommand, UploadPartCommand, type S3Client,
+} from '@aws-sdk/client-s3';
 import { s3Client, startServer, type RunningServer } from './harness.js';
 import { bodyBytes, patternBytes, rejectsWith, uniqueBucket, type SdkError } from './s3-helpers.js';
 
@@ -60,6 +64,55 @@ describe('If-Match', () => {
     const v1 = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'cas-bare', Body: 'v1' }));
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'cas-bare', Body: 'v2', IfMatch: v1.ETag!.replace(/"/g, '') }));
     assert.equal(await text('cas-bare'), 'v2');
+  });
+});
+
+describe('If-Match on PutObject of a missing key', () => {
+  test("'*' and an ETag are both 404 NoSuchKey, and nothing is stored", async () => {
+    await rejectsWith(s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'never', Body: 'x', IfMatch: '*' })), 'NoSuchKey', 404);
+    await rejectsWith(s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'never', Body: 'x', IfMatch: '"0123456789abcdef0123456789abcdef"' })), 'NoSuchKey', 404);
+    await rejectsWith(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'never' })), 'NoSuchKey', 404);
+  });
+});
+
+describe('CompleteMultipartUpload', () => {
+  /** An upload of `key` with one part holding `body`, ready to complete. */
+  async function prepared(key: string, body: string) {
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+    const part = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: body }));
+    const complete = (conditions: { IfMatch?: string; IfNoneMatch?: string }) => s3.send(new CompleteMultipartUploadCommand({
+      Bucket: bucket, Key: key, UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] }, ...conditions,
+    }));
+    const partsLeft = async () => (await s3.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId }))).Parts?.length ?? 0;
+    return { complete, partsLeft };
+  }
+
+  test("If-None-Match: '*' completes a new key; once it exists, 412 and the upload stays open", async () => {
+    const first = await prepared('mp-create-only', 'first');
+    await first.complete({ IfNoneMatch: '*' });
+    assert.equal(await text('mp-create-only'), 'first');
+    const second = await prepared('mp-create-only', 'second');
+    await rejectsWith(second.complete({ IfNoneMatch: '*' }), 'PreconditionFailed', 412);
+    assert.equal(await text('mp-create-only'), 'first');
+    assert.equal(await second.partsLeft(), 1, 'a failed condition leaves the upload as it was');
+  });
+
+  test('If-Match: the current ETag completes; a stale one is 412; a missing key is 404 NoSuchKey', async () => {
+    const v1 = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'mp-cas', Body: 'v1' }));
+    const done = await (await prepared('mp-cas', 'v2')).complete({ IfMatch: v1.ETag! });
+    assert.equal(await text('mp-cas'), 'v2');
+    await rejectsWith((await prepared('mp-cas', 'v3')).complete({ IfMatch: v1.ETag! }), 'PreconditionFailed', 412);
+    await (await prepared('mp-cas', 'v4')).complete({ IfMatch: done.ETag! });
+    assert.equal(await text('mp-cas'), 'v4');
+    await (await prepared('mp-cas', 'v5')).complete({ IfMatch: '*' });
+    assert.equal(await text('mp-cas'), 'v5');
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'mp-cas' }));
+    await rejectsWith((await prepared('mp-cas', 'v6')).complete({ IfMatch: '*' }), 'NoSuchKey', 404);
+    await rejectsWith((await prepared('mp-cas', 'v7')).complete({ IfMatch: done.ETag! }), 'NoSuchKey', 404);
+  });
+
+  test('If-None-Match with an ETag is 501 NotImplemented, as S3 answers', async () => {
+    await rejectsWith((await prepared('mp-none-match-etag', 'x')).complete({ IfNoneMatch: '"0123456789abcdef0123456789abcdef"' }), 'NotImplemented', 501);
   });
 });
 

@@ -84,6 +84,20 @@ describe('representation headers', () => {
   });
 });
 
+describe('Content-Encoding', () => {
+  test('codings are kept as given, less the aws-chunked framing', async () => {
+    const cases: [string, string | undefined][] = [
+      ['gzip', 'gzip'], ['deflate, gzip', 'deflate, gzip'], ['gzip, aws-chunked', 'gzip'], ['aws-chunked, gzip', 'gzip'],
+      ['aws-chunked', undefined], ['aws-chunked, aws-chunked', undefined],
+    ];
+    for (const [given, stored] of cases) {
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'encoding', Body: 'x', ContentEncoding: given }));
+      const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'encoding' }));
+      assert.equal(head.ContentEncoding, stored, `Content-Encoding: ${given}`);
+    }
+  });
+});
+
 describe('user metadata', () => {
   test('x-amz-meta-* round-trips (names lower-cased, values kept)', async () => {
     await s3.send(new PutObjectCommand({

@@ -428,7 +428,7 @@ export class SqliteMetadata implements Metadata {
     return this.q.partsAfter.all(uploadId, afterPart, limit).map(toPart);
   }
 
-  async completeUpload(uploadId: string, assemble: (upload: Upload, parts: readonly Part[]) => ObjectRecord): Promise<ObjectRecord> {
+  async completeUpload(uploadId: string, assemble: (upload: Upload, parts: readonly Part[]) => ObjectRecord, condition?: WriteCondition): Promise<ObjectRecord> {
     return this.writes.run(() => {
       const row = this.q.upload.get(uploadId);
       if (!row) throw new S3Error('NoSuchUpload', undefined, { UploadId: uploadId });
@@ -436,6 +436,7 @@ export class SqliteMetadata implements Metadata {
       if (!this.q.bucket.get(record.bucket)) throw new S3Error('NoSuchBucket', undefined, { BucketName: record.bucket });
       const used = new Set(record.data.kind === 'blobs' ? record.data.extents.map((e) => e.blob) : []);
       const current = this.q.head.get(record.bucket, record.key);
+      checkCondition(current, condition, record.key);
       if (current) this.killBlobsOf(current);
       this.dropUpload(uploadId, used);
       this.writeObject(record, current);
