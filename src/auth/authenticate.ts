@@ -32,7 +32,7 @@ import {
 } from './sigv4.js';
 import {
   amzHeadersOf,
-  canonicalizedResource,
+  canonicalizedResources,
   parseAuthorizationV2,
   signV2,
   stringToSignBytes,
@@ -234,8 +234,7 @@ async function authenticateV4Query(ctx: RequestContext): Promise<Authenticated> 
   if (!/^-?\d{1,12}$/.test(expiresRaw)) throw bad('X-Amz-Expires should be a number');
   const expires = Number(expiresRaw);
   if (expires < 0) throw bad('X-Amz-Expires must be non-negative');
-  if (expires < 1) throw bad('X-Amz-Expires must be at least 1 second');
-  if (expires > MAX_PRESIGNED_EXPIRES_S) throw bad(`X-Amz-Expires must be less than a week (in seconds) that is ${MAX_PRESIGNED_EXPIRES_S}`);
+  if (expires > MAX_PRESIGNED_EXPIRES_S) throw bad(`X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than ${MAX_PRESIGNED_EXPIRES_S} seconds`);
   const signedHeaders = parseSignedHeaders(signedHeadersRaw);
   if (signedHeaders === undefined) throw bad('Error parsing the X-Amz-SignedHeaders parameter');
   if (cred.date !== amzDate.slice(0, 8)) {
@@ -248,7 +247,8 @@ async function authenticateV4Query(ctx: RequestContext): Promise<Authenticated> 
   if (date.getTime() - ctx.now.getTime() > ctx.maxSkewMs) {
     throw new S3Error('AccessDenied', 'Request is not yet valid', { 'X-Amz-Date': amzDate, ...timing() });
   }
-  if (ctx.now.getTime() > expiresAt.getTime()) throw new S3Error('AccessDenied', 'Request has expired', timing());
+  // Zero seconds is a URL that was never valid: S3 answers it as expired.
+  if (expires === 0 || ctx.now.getTime() > expiresAt.getTime()) throw new S3Error('AccessDenied', 'Request has expired', timing());
 
   // S3 presigned URLs carry no payload hash unless the signer put one in the query
   // (SDK v3 hoists X-Amz-Content-Sha256) or kept it as a header (Go SDK v1).
@@ -321,16 +321,17 @@ async function authenticateV2(ctx: RequestContext, scheme: 'v2-header' | 'v2-que
   }
 
   const key = await lookupKey(ctx.lookup, accessKeyId);
-  const toSign = stringToSignV2({
+  const parts = {
     method: ctx.req.method ?? 'GET',
     contentMd5: firstHeader(ctx.headers, 'content-md5') ?? '',
     contentType: firstHeader(ctx.headers, 'content-type') ?? '',
     date,
     amzHeaders,
-    resource: canonicalizedResource(ctx.path, ctx.rawQuery, ctx.hostBucket),
-  });
-  const expected = signV2(key.secretKey, toSign);
-  if (!signaturesEqual(expected, provided)) {
+  };
+  const [resource, ...alternatives] = canonicalizedResources(ctx.path, ctx.rawQuery, ctx.hostBucket);
+  const toSign = stringToSignV2({ ...parts, resource });
+  const matches = (candidate: string): boolean => signaturesEqual(signV2(key.secretKey, candidate), provided);
+  if (!matches(toSign) && !alternatives.some((r) => matches(stringToSignV2({ ...parts, resource: r })))) {
     // S3 returns these so clients can diff their string to sign against ours.
     throw new S3Error('SignatureDoesNotMatch', undefined, {
       AWSAccessKeyId: accessKeyId,
@@ -366,11 +367,14 @@ function headerRequestTimeV2(headers: HeaderValues): { date: Date; raw: string; 
   return { date, raw: http, fromAmzDate: false };
 }
 
-/** RFC 1123, RFC 850 and asctime dates (RFC 2616, 3.3.1); asctime carries no zone but means GMT. */
+/**
+ * RFC 1123, RFC 850 and asctime dates (RFC 2616, 3.3.1); asctime carries no zone but means GMT.
+ * A date before the Unix epoch is no valid request time (S3: AccessDenied, not RequestTimeTooSkewed).
+ */
 function parseHttpDate(s: string): Date | undefined {
   const asctime = /^[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/.test(s);
   const t = Date.parse(asctime ? `${s} GMT` : s);
-  return Number.isNaN(t) ? undefined : new Date(t);
+  return Number.isNaN(t) || t < 0 ? undefined : new Date(t);
 }
 
 /** A decoded (UTF-8) query value as the latin1 byte string the signature covers. */

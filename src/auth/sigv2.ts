@@ -68,15 +68,22 @@ export function canonicalizedAmzHeaders(amz: AmzHeaders): string {
  * the path exactly as sent (still percent-encoded, case kept), then the signed
  * sub-resources sorted by name, `name` or `name=value` with the value decoded.
  *
- * A path-style request for a bucket alone (`PUT /bucket`) is signed as
- * `/bucket/`, the resource S3 names it by: botocore's HmacV1 signer sends
- * `/bucket` and signs `/bucket/` ("to generate a signature that the server will
- * accept"), the AWS SDK for Java v1 signs `/bucket/` too.
+ * The resources a client may have signed, the one S3 names the request by first.
+ * A path-style request for a bucket alone (`PUT /bucket`) has two: `/bucket/`,
+ * which botocore's HmacV1 signer signs while sending `/bucket` ("to generate a
+ * signature that the server will accept", as the AWS SDK for Java v1 does too),
+ * and `/bucket` as sent, which the AWS SDK for JavaScript v2 signs. S3 accepts both.
  */
-export function canonicalizedResource(rawPath: string, rawQuery: string, hostBucket: string | undefined): string {
-  let path = rawPath === '' ? '/' : rawPath;
-  if (hostBucket === undefined && /^\/[^/]+$/.test(path)) path += '/';
-  let out = (hostBucket === undefined ? '' : '/' + hostBucket) + path;
+export function canonicalizedResources(rawPath: string, rawQuery: string, hostBucket: string | undefined): readonly [string, ...string[]] {
+  const path = rawPath === '' ? '/' : rawPath;
+  const subresources = signedSubresources(rawQuery);
+  if (hostBucket !== undefined) return ['/' + hostBucket + path + subresources];
+  if (/^\/[^/]+$/.test(path)) return [path + '/' + subresources, path + subresources];
+  return [path + subresources];
+}
+
+/** `?a&b=v…` of the signed sub-resources in a raw query, or `''`. */
+function signedSubresources(rawQuery: string): string {
   const subresources: { name: string; text: string }[] = [];
   if (rawQuery !== '') {
     for (const part of rawQuery.split('&')) {
@@ -90,12 +97,10 @@ export function canonicalizedResource(rawPath: string, rawQuery: string, hostBuc
       subresources.push({ name, text });
     }
   }
-  if (subresources.length > 0) {
-    // Stable sort by name only: repeated names keep their order, as in the SDKs.
-    subresources.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    out += '?' + subresources.map((s) => s.text).join('&');
-  }
-  return out;
+  if (subresources.length === 0) return '';
+  // Stable sort by name only: repeated names keep their order, as in the SDKs.
+  subresources.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return '?' + subresources.map((s) => s.text).join('&');
 }
 
 export interface StringToSignV2Parts {

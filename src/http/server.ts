@@ -14,7 +14,7 @@ import { bucketFromHost, parseTarget, route } from '../router/route.js';
 import { answerPreflight, applyCorsHeaders } from './cors.js';
 import type { Store } from '../store/types.js';
 import { renderXml } from '../xml.js';
-import { answerClientError } from './client-error.js';
+import { answerClientError, trackExchange } from './client-error.js';
 import { s3ErrorFromSystem } from './system-errors.js';
 
 export interface S3ServerOptions {
@@ -125,6 +125,7 @@ function observe(options: S3ServerOptions, req: IncomingMessage, res: ServerResp
 async function handle(options: S3ServerOptions, req: IncomingMessage, res: ServerResponse, expectsContinue = false): Promise<void> {
   const requestId = nextRequestId();
   const started = process.hrtime.bigint();
+  trackExchange(req, res);
   const seen: Observed = { operation: 'Unknown', bucket: undefined, principal: undefined };
   res.once('close', () => observe(options, req, res, requestId, started, seen));
   res.setHeader('x-amz-request-id', requestId);

@@ -1,7 +1,8 @@
 /**
  * Presigned URLs made by @aws-sdk/s3-request-presigner (getSignedUrl, default
  * client settings) and used with plain fetch: GET and PUT, headers the SDK
- * hoists into the query, response overrides, expiry and tampering.
+ * hoists into the query, response overrides, expiry (X-Amz-Expires zero,
+ * negative, elapsed) and tampering.
  */
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,7 +12,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { s3Client, startServer, type RunningServer } from './harness.js';
-import { bodyBytes, md5Hex, patternBytes, uniqueBucket, xmlValue } from './s3-helpers.js';
+import { bodyBytes, md5Hex, patternBytes, rejectsWith, uniqueBucket, xmlValue } from './s3-helpers.js';
 
 let server: RunningServer;
 let s3: S3Client;
@@ -129,6 +130,25 @@ describe('presigned URL failures', () => {
     await sleep(2000);
     const body = await expectError(await fetch(url), 403, 'AccessDenied');
     assert.match(xmlValue(body, 'Message') ?? '', /expired/i);
+  });
+
+  test('a URL valid for zero seconds is 403 AccessDenied "Request has expired"', async () => {
+    const get = await getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: 'hello.txt' }), { expiresIn: 0 });
+    assert.match(get, /[?&]X-Amz-Expires=0(&|$)/);
+    assert.equal(xmlValue(await expectError(await fetch(get), 403, 'AccessDenied'), 'Message'), 'Request has expired');
+    const put = await getSignedUrl(s3, new PutObjectCommand({ Bucket: bucket, Key: 'hello.txt' }), { expiresIn: 0 });
+    await expectError(await fetch(put, { method: 'PUT', body: 'overwrite attempt' }), 403, 'AccessDenied');
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'hello.txt' }));
+    assert.equal((await bodyBytes(got.Body)).toString(), 'hello, presigned world');
+  });
+
+  test('a negative X-Amz-Expires is 400 AuthorizationQueryParametersError and writes nothing', async () => {
+    const get = await getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: 'hello.txt' }), { expiresIn: -7 });
+    const body = await expectError(await fetch(get), 400, 'AuthorizationQueryParametersError');
+    assert.equal(xmlValue(body, 'Message'), 'X-Amz-Expires must be non-negative');
+    const put = await getSignedUrl(s3, new PutObjectCommand({ Bucket: bucket, Key: 'negative-expiry' }), { expiresIn: -1000 });
+    await expectError(await fetch(put, { method: 'PUT', body: 'never stored' }), 400, 'AuthorizationQueryParametersError');
+    await rejectsWith(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'negative-expiry' })), 'NotFound', 404);
   });
 
   test('a tampered signature is 403 SignatureDoesNotMatch', async () => {

@@ -1,8 +1,8 @@
 /**
  * HTTP-level S3 conventions, seen through the AWS SDK for JavaScript v3 and raw
  * HTTP: common response headers on every response, the error document, HEAD
- * errors without a body, quoted ETags, date formats, Expect: 100-continue and
- * keep-alive connection reuse.
+ * errors without a body, quoted ETags, date formats, Expect: 100-continue,
+ * keep-alive connection reuse, and a body longer than its Content-Length.
  */
 import assert from 'node:assert/strict';
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
@@ -15,7 +15,8 @@ import {
 } from '@aws-sdk/client-s3';
 import type { DeserializeHandler, DeserializeHandlerArguments, DeserializeHandlerOutput } from '@smithy/types';
 import { ROOT_KEY, s3Client, startServer, type RunningServer } from './harness.js';
-import { md5Hex, patternBytes, signRequest, signedFetch, uniqueBucket, urlOf, xmlValue, xmlValues } from './s3-helpers.js';
+import { head as requestHead, rawExchange as socketExchange } from './raw-http.js';
+import { md5Base64, md5Hex, patternBytes, signRequest, signedFetch, uniqueBucket, urlOf, xmlValue, xmlValues } from './s3-helpers.js';
 
 let server: RunningServer;
 let s3: S3Client;
@@ -348,5 +349,24 @@ describe('keep-alive', () => {
       client.destroy();
       agent.destroy();
     }
+  });
+});
+
+describe('a body longer than its Content-Length', () => {
+  test('the request is answered (BadDigest for the cut body), then the connection closes; nothing is stored', async () => {
+    const sent = Buffer.from('bar and then some more bytes');
+    const path = `/${bucket}/longer-than-declared`;
+    const signed = await signRequest(server, { method: 'PUT', path }, { unsignedPayload: true });
+    // No Connection: close from the client: closing is the server's decision once the framing broke.
+    const response = await socketExchange(server.port, {
+      head: requestHead('PUT', path, { ...signed, 'Content-Length': 3, 'Content-MD5': md5Base64(sent) }),
+      body: sent,
+    });
+    assert.ok(response, 'an answer arrived before the connection closed');
+    assert.equal(response.status, 400, response.body);
+    assert.equal(xmlValue(response.body, 'Code'), 'BadDigest', response.body);
+    assert.equal(response.headers.connection, 'close');
+    const stored = await signedFetch(server, { method: 'HEAD', path });
+    assert.equal(stored.status, 404);
   });
 });

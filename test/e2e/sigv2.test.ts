@@ -1,6 +1,6 @@
 /**
  * Signature Version 2 against a real server, over raw HTTP: header auth (good,
- * wrong signature, skewed or missing date), query auth (good, expired, tampered)
+ * wrong signature, skewed, missing or pre-epoch date), query auth (good, expired, tampered)
  * and virtual-hosted-style requests (`Host: <bucket>.localhost`, server started
  * with `--domain localhost`), signed here as the S3 user guide describes.
  */
@@ -111,6 +111,19 @@ describe('SigV2 header auth', () => {
     const reply = await send('GET', `/${bucket}/hello.txt`, { Host: host(), Authorization: signed.Authorization! });
     expectError(reply, 403, 'AccessDenied');
     assert.equal(xmlValue(reply.body, 'Message'), 'AWS authentication requires a valid Date or x-amz-date header');
+  });
+
+  test('an x-amz-date before 1970 is AccessDenied (no valid date); one in 9999 is RequestTimeTooSkewed', async () => {
+    const at = (amzDate: string): Promise<Reply> => {
+      const signed = headerAuth('PUT', `/${bucket}/dated.txt`, { date: '', amz: `x-amz-date:${amzDate}\n` });
+      return send('PUT', `/${bucket}/dated.txt`, { Host: host(), 'x-amz-date': amzDate, Authorization: signed.Authorization! }, 'never stored');
+    };
+    const old = await at('Fri, 07 Jul 1950 21:53:04 GMT');
+    expectError(old, 403, 'AccessDenied');
+    assert.equal(xmlValue(old.body, 'Message'), 'AWS authentication requires a valid Date or x-amz-date header');
+    expectError(await at('Tue, 07 Jul 9999 21:53:04 GMT'), 403, 'RequestTimeTooSkewed');
+    const head = await send('HEAD', `/${bucket}/dated.txt`, { Host: host(), ...headerAuth('HEAD', `/${bucket}/dated.txt`) });
+    assert.equal(head.status, 404);
   });
 
   test('x-amz-date instead of Date: empty Date position, x-amz-date signed as an amz header', async () => {

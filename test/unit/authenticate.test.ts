@@ -349,7 +349,9 @@ test('SDK-presigned PUT: good, tampered, expiry bounds, future date', async () =
   await rejects(authenticate(fromSigned(p, {}, [['x-amz-acl', 'public-read']]), lookup, SOON), 'AccessDenied', /not signed/);
   await rejects(authenticate(fromSigned(p), lookup, at(T0, 3_601_000)), 'AccessDenied', /expired/);
   await rejects(authenticate(fromSigned({ ...p, query: { ...p.query, 'X-Amz-Expires': '604801' } }), lookup, SOON), 'AuthorizationQueryParametersError', /604800/);
-  await rejects(authenticate(fromSigned({ ...p, query: { ...p.query, 'X-Amz-Expires': '0' } }), lookup, SOON), 'AuthorizationQueryParametersError');
+  // Out of range is a malformed URL; zero seconds is one that expired as it was made.
+  await rejects(authenticate(fromSigned({ ...p, query: { ...p.query, 'X-Amz-Expires': '-7' } }), lookup, SOON), 'AuthorizationQueryParametersError', /non-negative/);
+  await rejects(authenticate(fromSigned({ ...p, query: { ...p.query, 'X-Amz-Expires': '0' } }), lookup, at(T0)), 'AccessDenied', /^Request has expired$/);
   await rejects(authenticate(fromSigned({ ...p, query: { ...p.query, 'X-Amz-Expires': 'soon' } }), lookup, SOON), 'AuthorizationQueryParametersError');
   const week = await presign(604800);
   assert.equal((await authenticate(fromSigned(week), lookup, at(T0, 604_000_000))).principal.kind, 'account');
@@ -476,7 +478,10 @@ test('anonymous requests may send unsigned aws-chunked bodies but not signed one
 test('a client hanging up mid-body: IncompleteBody, even when noticed late (real socket)', async (t) => {
   let settle: (v: unknown) => void = () => {};
   const outcome = new Promise<unknown>((resolve) => { settle = resolve; });
+  let arrived: () => void = () => {};
+  const received = new Promise<void>((resolve) => { arrived = resolve; });
   const server = createServer((req, res) => {
+    arrived();
     void (async () => {
       const auth = await authenticate(req, lookup);
       // Nobody listens to the body until the connection is gone: must not crash the process.
@@ -491,7 +496,9 @@ test('a client hanging up mid-body: IncompleteBody, even when noticed late (real
   const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
   socket.on('error', () => {});
   socket.write('PUT /b/k HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789');
-  setTimeout(() => socket.destroy(), 50);
+  // Hang up once the server has the request: a fixed delay could fire before it does on a busy machine, and nothing would settle.
+  await received;
+  socket.destroy();
   const e = await outcome;
   assert.ok(e instanceof S3Error, String(e));
   assert.equal(e.code, 'IncompleteBody');

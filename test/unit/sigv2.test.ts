@@ -11,7 +11,7 @@ import { authenticate, type AuthOptions } from '../../src/auth/authenticate.js';
 import {
   amzHeadersOf,
   canonicalizedAmzHeaders,
-  canonicalizedResource,
+  canonicalizedResources,
   parseAuthorizationV2,
   signV2,
   stringToSignBytes,
@@ -52,7 +52,7 @@ function toSignFor(method: string, url: string, headers: [string, string][], hos
     contentType: values.get('content-type')?.[0] ?? '',
     date: expires ?? (amz.has('x-amz-date') ? '' : values.get('date')?.[0] ?? ''),
     amzHeaders: amz,
-    resource: canonicalizedResource(q < 0 ? url : url.slice(0, q), q < 0 ? '' : url.slice(q + 1), hostBucket),
+    resource: canonicalizedResources(q < 0 ? url : url.slice(0, q), q < 0 ? '' : url.slice(q + 1), hostBucket)[0],
   });
 }
 
@@ -225,29 +225,36 @@ test('CanonicalizedAmzHeaders: lower-cased, sorted, trimmed, unfolded, repeats j
 });
 
 test('CanonicalizedResource: signed sub-resources sorted, values decoded, other parameters dropped', () => {
-  assert.equal(canonicalizedResource('/b/k', 'uploadId=abc%2Bdef&partNumber=3', undefined), '/b/k?partNumber=3&uploadId=abc+def');
-  assert.equal(canonicalizedResource('/b/k', 'versionId=v1&acl', undefined), '/b/k?acl&versionId=v1');
-  assert.equal(canonicalizedResource('/b/', 'uploads&prefix=x&delimiter=%2F&max-uploads=5', undefined), '/b/?uploads');
-  assert.equal(canonicalizedResource('/b/', 'delete', undefined), '/b/?delete');
-  assert.equal(canonicalizedResource('/b/', 'list-type=2&prefix=a', undefined), '/b/');
+  const resource = (path: string, query: string, hostBucket: string | undefined): string => {
+    const [only, ...others] = canonicalizedResources(path, query, hostBucket);
+    assert.deepEqual(others, [], `one resource for ${path}?${query}`);
+    return only;
+  };
+  assert.equal(resource('/b/k', 'uploadId=abc%2Bdef&partNumber=3', undefined), '/b/k?partNumber=3&uploadId=abc+def');
+  assert.equal(resource('/b/k', 'versionId=v1&acl', undefined), '/b/k?acl&versionId=v1');
+  assert.equal(resource('/b/', 'uploads&prefix=x&delimiter=%2F&max-uploads=5', undefined), '/b/?uploads');
+  assert.equal(resource('/b/', 'delete', undefined), '/b/?delete');
+  assert.equal(resource('/b/', 'list-type=2&prefix=a', undefined), '/b/');
   for (const sub of ['cors', 'lifecycle', 'location', 'logging', 'notification', 'policy', 'requestPayment', 'restore', 'tagging', 'torrent', 'versioning', 'versions', 'website']) {
-    assert.equal(canonicalizedResource('/b/', sub, undefined), `/b/?${sub}`);
+    assert.equal(resource('/b/', sub, undefined), `/b/?${sub}`);
   }
   // response-* overrides: decoded values (UTF-8 bytes as a latin1 byte string).
   assert.equal(
-    canonicalizedResource('/b/k', 'response-content-type=text%2Fplain&response-content-disposition=attachment%3B%20filename%3D%22%C3%A9.txt%22&response-expires=x', undefined),
+    resource('/b/k', 'response-content-type=text%2Fplain&response-content-disposition=attachment%3B%20filename%3D%22%C3%A9.txt%22&response-expires=x', undefined),
     '/b/k?response-content-disposition=attachment; filename="\u00c3\u00a9.txt"&response-content-type=text/plain&response-expires=x',
   );
   // Explicit empty value kept as sent; the raw path (with its escapes) is not decoded.
-  assert.equal(canonicalizedResource('/b/a%20b/%7Ec', 'acl=', undefined), '/b/a%20b/%7Ec?acl=');
-  // A path-style request for a bucket alone is signed with the trailing slash
-  // (as botocore and the Java SDK sign it, and S3 verifies it).
-  assert.equal(canonicalizedResource('/bucket', 'acl', undefined), '/bucket/?acl');
-  assert.equal(canonicalizedResource('/bucket', '', undefined), '/bucket/');
-  assert.equal(canonicalizedResource('/', '', undefined), '/');
-  // Virtual-hosted: "/" + bucket before the path.
-  assert.equal(canonicalizedResource('/', '', 'bucket'), '/bucket/');
-  assert.equal(canonicalizedResource('/k', 'uploads', 'bucket'), '/bucket/k?uploads');
+  assert.equal(resource('/b/a%20b/%7Ec', 'acl=', undefined), '/b/a%20b/%7Ec?acl=');
+  // A path-style request for a bucket alone: with the trailing slash (botocore,
+  // the Java SDK) or as sent (the JavaScript SDK v2).
+  assert.deepEqual(canonicalizedResources('/bucket', 'acl', undefined), ['/bucket/?acl', '/bucket?acl']);
+  assert.deepEqual(canonicalizedResources('/bucket', '', undefined), ['/bucket/', '/bucket']);
+  assert.deepEqual(canonicalizedResources('/bucket/', '', undefined), ['/bucket/']);
+  assert.deepEqual(canonicalizedResources('/bucket/k', 'acl', undefined), ['/bucket/k?acl']);
+  assert.equal(resource('/', '', undefined), '/');
+  // Virtual-hosted: "/" + bucket before the path, one form only.
+  assert.deepEqual(canonicalizedResources('/', '', 'bucket'), ['/bucket/']);
+  assert.equal(resource('/k', 'uploads', 'bucket'), '/bucket/k?uploads');
 });
 
 test('Authorization header parsing; StringToSignBytes', () => {
@@ -315,6 +322,22 @@ test('header auth: virtual-hosted bucket is signed in front of the path', async 
   assert.equal(err.details.StringToSign, `GET\n\n\n${DATE}\n/2024/cat.jpg`);
 });
 
+test('header auth: a path-style bucket alone verifies signed as /bucket/ or as /bucket', async () => {
+  const headers: [string, string][] = [['Host', 'localhost:9000'], ['Date', DATE]];
+  const signedAs = (resource: string, url: string): IncomingMessage => fakeRequest('GET', url, [...headers, ['Authorization', authorization(`GET\n\n\n${DATE}\n${resource}`)]]);
+  for (const [resource, url] of [['/bucket/', '/bucket'], ['/bucket', '/bucket'], ['/bucket/?acl', '/bucket?acl'], ['/bucket?acl', '/bucket?acl']] as const) {
+    assert.equal((await authenticate(signedAs(resource, url), lookup, at(NOW))).principal.kind, 'account', `${url} signed as ${resource}`);
+  }
+  // Only those two: not another bucket, not a sub-resource left out, and only for a bucket-only path.
+  await rejects(authenticate(signedAs('/other', '/bucket'), lookup, at(NOW)), 'SignatureDoesNotMatch');
+  await rejects(authenticate(signedAs('/bucket', '/bucket?acl'), lookup, at(NOW)), 'SignatureDoesNotMatch');
+  await rejects(authenticate(signedAs('/bucket/key', '/bucket/key/'), lookup, at(NOW)), 'SignatureDoesNotMatch');
+  await rejects(authenticate(signedAs('/bucket', '/bucket/'), lookup, at(NOW)), 'SignatureDoesNotMatch');
+  // The StringToSign reported is S3's name for the request.
+  const err = await rejects(authenticate(signedAs('/wrong', '/bucket'), lookup, at(NOW)), 'SignatureDoesNotMatch');
+  assert.equal(err.details.StringToSign, `GET\n\n\n${DATE}\n/bucket/`);
+});
+
 test('header auth: request time', async () => {
   const req = (date: [string, string][]): IncomingMessage => signed('GET', '/b/k', [['Host', 'h'], ...date]);
   // Within 15 minutes either way: fine.
@@ -338,6 +361,11 @@ test('header auth: request time', async () => {
   await rejects(authenticate(req([]), lookup, at(NOW)), 'AccessDenied', noDate);
   await rejects(authenticate(req([['Date', 'yesterday']]), lookup, at(NOW)), 'AccessDenied', noDate);
   await rejects(authenticate(req([['Date', DATE], ['x-amz-date', 'soon']]), lookup, at(NOW)), 'AccessDenied', noDate);
+  await rejects(authenticate(req([['x-amz-date', '']]), lookup, at(NOW)), 'AccessDenied', noDate);
+  // Before the epoch is no valid time; far in the future is only skewed.
+  await rejects(authenticate(req([['x-amz-date', 'Fri, 07 Jul 1950 21:53:04 GMT']]), lookup, at(NOW)), 'AccessDenied', noDate);
+  await rejects(authenticate(req([['Date', 'Fri, 31 Dec 1969 23:59:59 GMT']]), lookup, at(NOW)), 'AccessDenied', noDate);
+  await rejects(authenticate(req([['x-amz-date', 'Tue, 07 Jul 9999 21:53:04 GMT']]), lookup, at(NOW)), 'RequestTimeTooSkewed');
 });
 
 test('header auth: malformed Authorization header', async () => {
