@@ -31,6 +31,7 @@ export const HANDLERS: Readonly<Record<OperationName, Handler>> = {
   PutBucketLifecycleConfiguration: lifecycle.putBucketLifecycleConfiguration,
   DeleteBucketLifecycle: lifecycle.deleteBucketLifecycle,
   GetBucketVersioning: versions.getBucketVersioning,
+  PutBucketVersioning: versions.putBucketVersioning,
   ListObjectVersions: versions.listObjectVersions,
   ListObjectsV2: listing.listObjectsV2,
   ListObjects: listing.listObjects,

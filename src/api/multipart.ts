@@ -1,3 +1,5 @@
+import { NULL_VERSION } from '../store/version-rules.js';
+import { versionHeader } from './versions.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { S3Error } from '../errors.js';
@@ -10,7 +12,7 @@ import { childrenOf, parseXml, textOf, type XmlObject } from '../xml.js';
 import { readSmallBody } from './body.js';
 import { newAcl } from './acl.js';
 import { bucketOf, keyOf, type RequestContext } from './context.js';
-import { loadCopySource } from './copy.js';
+import { copySourceVersionHeader, loadCopySource } from './copy.js';
 import { readExtents } from './get.js';
 import { listParamsFrom } from './listing.js';
 import {
@@ -179,7 +181,7 @@ export async function uploadPartCopy(ctx: RequestContext): Promise<void> {
       ETag: quoteEtag(part.etag),
       LastModified: isoDate(part.lastModified),
       ...(upload.checksumAlgorithm && part.checksum ? { [`Checksum${upload.checksumAlgorithm}`]: part.checksum } : {}),
-    });
+    }, copySourceVersionHeader(source));
   } catch (err) {
     await ctx.store.blobs.discard(stored.data);
     throw err;
@@ -270,7 +272,7 @@ function assemble(requested: readonly RequestedPart[], checks: CompletionChecks)
       throw new S3Error('BadDigest', `The x-amz-checksum-${checksum.algorithm.toLowerCase()} you specified did not match the calculated checksum.`);
     }
     return {
-      bucket: upload.bucket, key: upload.key, versionId: 'null', size, etag,
+      bucket: upload.bucket, key: upload.key, versionId: NULL_VERSION, size, etag,
       lastModified: new Date(), owner: upload.owner, storageClass: upload.storageClass, headers: upload.headers,
       userMetadata: upload.userMetadata, acl: upload.acl, tags: upload.tags, ...(checksum ? { checksum } : {}),
       data: { kind: 'blobs', extents: chosen.map((p) => ({ blob: p.blob, size: p.size, md5: p.etag })) },
@@ -309,7 +311,7 @@ export async function completeMultipartUpload(ctx: RequestContext): Promise<void
     Key: record.key,
     ETag: quoteEtag(record.etag),
     ...(record.checksum ? { [`Checksum${record.checksum.algorithm}`]: record.checksum.value, ChecksumType: record.checksum.type } : {}),
-  });
+  }, versionHeader(bucketOf(ctx), record.versionId));
 }
 
 function expectedObjectSize(ctx: RequestContext): number | undefined {

@@ -43,6 +43,7 @@ export const OPERATIONS = [
   { name: 'PutBucketLifecycleConfiguration', method: 'PUT', target: 'bucket', query: 'lifecycle', module: 'lifecycle', permission: 'bucket-owner' },
   { name: 'DeleteBucketLifecycle', method: 'DELETE', target: 'bucket', query: 'lifecycle', module: 'lifecycle', permission: 'bucket-owner' },
   { name: 'GetBucketVersioning', method: 'GET', target: 'bucket', query: 'versioning', module: 'versions', permission: 'bucket-owner' },
+  { name: 'PutBucketVersioning', method: 'PUT', target: 'bucket', query: 'versioning', module: 'versions', permission: 'bucket-owner' },
   { name: 'ListObjectVersions', method: 'GET', target: 'bucket', query: 'versions', module: 'versions', permission: 'bucket:READ' },
   { name: 'ListObjectsV2', method: 'GET', target: 'bucket', query: ['list-type', '2'], module: 'listing', permission: 'bucket:READ' },
   { name: 'ListObjects', method: 'GET', target: 'bucket', module: 'listing', permission: 'bucket:READ' },
