@@ -12,7 +12,8 @@ import {
 } from './object-headers.js';
 import { MAX_PUT_SIZE, writeConditionFrom } from './put.js';
 import { tagsFromHeader } from './tag-set.js';
-import { versionHeader } from './versions.js';
+import { versionHeader, writtenVersionHeader } from './versions.js';
+import { newVersionLock } from './object-lock.js';
 import { NULL_VERSION } from '../store/version-rules.js';
 
 /** Parses x-amz-copy-source: `[/]bucket/key[?versionId=…]`, URL-encoded. */
@@ -91,6 +92,8 @@ export async function copyObject(ctx: RequestContext): Promise<void> {
   const condition = writeConditionFrom(ctx);
   // S3 gives a copy a fresh ACL (private unless the request says otherwise), never the source's.
   const acl = await newAcl(ctx, bucket.owner);
+  // A copy is a new version: its lock comes from this request (or the bucket's default), never the source's.
+  const lock = newVersionLock(bucket, headers);
   const body = source.data.kind === 'inline'
     ? Readable.from([source.data.bytes])
     : Readable.from(readExtents(ctx.store.blobs, source, { start: 0, end: source.size - 1 }));
@@ -102,6 +105,7 @@ export async function copyObject(ctx: RequestContext): Promise<void> {
       headers: replace ? contentHeadersFrom(headers) : source.headers,
       userMetadata: replace ? userMetadataFrom(headers) : source.userMetadata,
       tags,
+      ...lock,
       ...(checksumAlgorithm && stored.digest.checksum
         ? { checksum: { algorithm: checksumAlgorithm, value: stored.digest.checksum, type: 'FULL_OBJECT' as const } }
         : {}),
@@ -113,7 +117,7 @@ export async function copyObject(ctx: RequestContext): Promise<void> {
       LastModified: isoDate(record.lastModified),
       ETag: quoteEtag(record.etag),
       ...(record.checksum ? { [`Checksum${record.checksum.algorithm}`]: record.checksum.value, ChecksumType: record.checksum.type } : {}),
-    }, { ...copySourceVersionHeader(source), ...versionHeader(bucket, record.versionId) });
+    }, { ...copySourceVersionHeader(source), ...writtenVersionHeader(record.versionId) });
   } catch (err) {
     await ctx.store.blobs.discard(stored.data);
     throw err;

@@ -12,6 +12,7 @@ import { evaluateReadConditions } from './conditions.js';
 import { assertReadable } from '../lifecycle/archive.js';
 import { objectHeaders } from './object-headers.js';
 import { versionHeader } from './versions.js';
+import { lockHeaders } from './object-lock.js';
 import { parseRange, type ByteRange } from './range.js';
 import { extentMd5, inlineIntact, IntegrityError, Md5Verifier, quarantineObject } from '../store/integrity.js';
 
@@ -98,6 +99,7 @@ async function answerRead(ctx: RequestContext, record: ObjectHead, body: ObjectR
   const common = {
     ...objectHeaders(record, String(headers['x-amz-checksum-mode'] ?? '').toUpperCase() === 'ENABLED'),
     ...versionHeader(bucketOf(ctx), record.versionId),
+    ...lockHeaders(record),
   };
   if (notModified) {
     // 304 carries the validators but no representation headers' body.

@@ -1,5 +1,6 @@
 import { NULL_VERSION } from '../store/version-rules.js';
-import { versionHeader } from './versions.js';
+import { writtenVersionHeader } from './versions.js';
+import { newVersionLock } from './object-lock.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { S3Error } from '../errors.js';
@@ -91,6 +92,7 @@ export async function createMultipartUpload(ctx: RequestContext): Promise<void> 
     owner: acl.owner, acl, storageClass: storageClassFrom(headers),
     headers: contentHeadersFrom(headers), userMetadata: userMetadataFrom(headers), tags: tagsFromHeader(headers),
     ...(checksumAlgorithm ? { checksumAlgorithm, checksumType } : {}),
+    ...newVersionLock(bucket, headers),
   };
   await ctx.store.metadata.createUpload(upload);
   sendXml(ctx.res, 200, 'InitiateMultipartUploadResult', { Bucket: bucket.name, Key: key, UploadId: upload.uploadId }, checksumHeaders(upload));
@@ -275,6 +277,7 @@ function assemble(requested: readonly RequestedPart[], checks: CompletionChecks)
       bucket: upload.bucket, key: upload.key, versionId: NULL_VERSION, size, etag,
       lastModified: new Date(), owner: upload.owner, storageClass: upload.storageClass, headers: upload.headers,
       userMetadata: upload.userMetadata, acl: upload.acl, tags: upload.tags, ...(checksum ? { checksum } : {}),
+      ...(upload.retention ? { retention: upload.retention } : {}), ...(upload.legalHold ? { legalHold: true } : {}),
       data: { kind: 'blobs', extents: chosen.map((p) => ({ blob: p.blob, size: p.size, md5: p.etag })) },
     };
   };
@@ -311,7 +314,7 @@ export async function completeMultipartUpload(ctx: RequestContext): Promise<void
     Key: record.key,
     ETag: quoteEtag(record.etag),
     ...(record.checksum ? { [`Checksum${record.checksum.algorithm}`]: record.checksum.value, ChecksumType: record.checksum.type } : {}),
-  }, versionHeader(bucketOf(ctx), record.versionId));
+  }, writtenVersionHeader(record.versionId));
 }
 
 function expectedObjectSize(ctx: RequestContext): number | undefined {

@@ -10,7 +10,8 @@ import {
   userMetadataFrom, validateKey, type ChecksumRequest,
 } from './object-headers.js';
 import { tagsFromHeader } from './tag-set.js';
-import { versionHeader } from './versions.js';
+import { writtenVersionHeader } from './versions.js';
+import { newVersionLock, type NewVersionLock } from './object-lock.js';
 import { NULL_VERSION } from '../store/version-rules.js';
 
 /** Largest single PUT S3 accepts. */
@@ -28,10 +29,11 @@ export async function putObject(ctx: RequestContext): Promise<void> {
   if (length === undefined && headers['transfer-encoding'] === undefined) throw new S3Error('MissingContentLength');
   const maxSize = maxPutSize(ctx);
   if (length !== undefined && length > maxSize) throw new S3Error('EntityTooLarge', undefined, { ProposedSize: String(length), MaxSizeAllowed: String(maxSize) });
-  const { record, checksum } = await storeObject(ctx, { bucket, key, write, acl, ...(condition ? { condition } : {}) }, ctx.body(), length, ctx.auth.trailers);
+  const lock = newVersionLock(bucket, headers);
+  const { record, checksum } = await storeObject(ctx, { bucket, key, write, acl, lock, ...(condition ? { condition } : {}) }, ctx.body(), length, ctx.auth.trailers);
   sendEmpty(ctx.res, 200, {
     ETag: quoteEtag(record.etag),
-    ...versionHeader(bucket, record.versionId),
+    ...writtenVersionHeader(record.versionId),
     ...(checksum ? { [`x-amz-checksum-${checksum.algorithm.toLowerCase()}`]: checksum.value, 'x-amz-checksum-type': checksum.type } : {}),
   });
 }
@@ -71,6 +73,8 @@ export interface ObjectTarget {
   readonly write: ObjectWrite;
   readonly acl: Acl;
   readonly condition?: WriteCondition;
+  /** Object Lock retention and legal hold of the new version (from headers or the bucket's default). */
+  readonly lock?: NewVersionLock;
 }
 
 /**
@@ -95,6 +99,7 @@ export async function storeObject(
       bucket: target.bucket.name, key: target.key, versionId: NULL_VERSION, size: stored.digest.size, etag: stored.digest.md5Hex,
       lastModified: new Date(), owner: target.acl.owner, storageClass: write.storageClass, acl: target.acl,
       headers: write.contentHeaders, userMetadata: write.userMetadata, ...(checksum ? { checksum } : {}), tags: write.tags, data: stored.data,
+      ...(target.lock ?? newVersionLock(target.bucket, {})),
     };
     const record = { ...written, versionId: await ctx.store.metadata.putObject(written, target.condition) };
     ctx.settings.onGarbage();

@@ -18,9 +18,14 @@ import { displayNames, ownerElement } from './owners.js';
 const MAX_VERSIONING_XML = 4 * 1024;
 const VERSIONING_ELEMENTS = new Set(['Status', 'MfaDelete']);
 
-/** x-amz-version-id for an object of this bucket: sent once versioning was ever enabled, or for a real version id. */
+/** x-amz-version-id for a version read: sent once the bucket's versioning was ever enabled, or for a real version id. */
 export function versionHeader(bucket: Bucket, versionId: VersionId): Record<string, string> {
   return versionId !== NULL_VERSION || versioningOf(bucket) !== 'Unversioned' ? { 'x-amz-version-id': versionId } : {};
+}
+
+/** x-amz-version-id for a version written: S3 names only real ids, never the `null` version a write made. */
+export function writtenVersionHeader(versionId: VersionId): Record<string, string> {
+  return versionId !== NULL_VERSION ? { 'x-amz-version-id': versionId } : {};
 }
 
 export async function getBucketVersioning(ctx: RequestContext): Promise<void> {

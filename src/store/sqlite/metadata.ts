@@ -411,7 +411,8 @@ export class SqliteMetadata implements Metadata {
         const blocked = removalBlocked(lockOf(replaced), Date.now(), false);
         if (blocked) throw blocked;
         this.removeRow(replaced);
-        if (replaced === current) current = undefined;
+        // Removing the current version made the next one current; that one goes below the new version.
+        current = this.q.head.get(r.bucket, r.key);
       }
     }
     if (current) this.q.setLatest.run(0, current.id);
