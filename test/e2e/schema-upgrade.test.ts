@@ -29,7 +29,6 @@ function downgradeToSchema8(dataDir: string): void {
     db.transaction(() => {
       db.exec(`
         DROP INDEX objects_version;
-        DROP INDEX objects_latest;
         DROP INDEX objects_listed;
         DROP INDEX objects_history;
         ALTER TABLE objects DROP COLUMN is_latest;

@@ -118,8 +118,12 @@ export class SqliteMetadata implements Metadata {
       bucketsOf: db.prepare<[string], BucketRow>('SELECT * FROM buckets WHERE owner = ? ORDER BY name'),
       bucketHasObjects: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM objects WHERE bucket = ? LIMIT 1'),
       deleteBucket: db.prepare('DELETE FROM buckets WHERE name = ?'),
-      object: db.prepare<[string, string], ObjectRow>(`${SELECT_WITH_BODY} WHERE o.bucket = ? AND o.key = ? AND o.is_latest = 1`),
-      head: db.prepare<[string, string], HeadRow>('SELECT * FROM objects WHERE bucket = ? AND key = ? AND is_latest = 1'),
+      // The current version is its key's newest row: the first of objects_history.
+      object: db.prepare<[string, string], ObjectRow>(
+        `SELECT o.*, b.bytes AS inline FROM objects o INDEXED BY objects_history LEFT JOIN object_bodies b ON b.id = o.id
+          WHERE o.bucket = ? AND o.key = ? AND o.is_latest = 1 ORDER BY o.id DESC LIMIT 1`),
+      head: db.prepare<[string, string], HeadRow>(
+        'SELECT * FROM objects INDEXED BY objects_history WHERE bucket = ? AND key = ? AND is_latest = 1 ORDER BY id DESC LIMIT 1'),
       version: db.prepare<[string, string, string], ObjectRow>(`${SELECT_WITH_BODY} WHERE o.bucket = ? AND o.key = ? AND o.version_id = ?`),
       versionHead: db.prepare<[string, string, string], HeadRow>('SELECT * FROM objects WHERE bucket = ? AND key = ? AND version_id = ?'),
       newestVersion: db.prepare<[string, string], { id: number }>(

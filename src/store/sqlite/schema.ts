@@ -168,11 +168,10 @@ ALTER TABLE objects ADD COLUMN lock_mode TEXT;
 ALTER TABLE objects ADD COLUMN lock_until INTEGER;
 ALTER TABLE objects ADD COLUMN legal_hold INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE uploads ADD COLUMN object_lock TEXT;
--- A version by its id; the current version of a key; ListObjects' keys (current, not
--- delete markers), so a page never walks older versions or deleted keys; and a key's
--- versions newest first (row ids only grow), so ListObjectVersions is one index walk.
+-- A version by its id; ListObjects' keys (current, not delete markers), so a page never
+-- walks older versions or deleted keys; and a key's versions newest first (row ids only
+-- grow), so ListObjectVersions is one index walk and a key's current version its first row.
 CREATE UNIQUE INDEX objects_version ON objects(bucket, key, version_id);
-CREATE UNIQUE INDEX objects_latest ON objects(bucket, key) WHERE is_latest = 1;
 CREATE INDEX objects_listed ON objects(bucket, key) WHERE is_latest = 1 AND delete_marker = 0;
 CREATE INDEX objects_history ON objects(bucket, key, id DESC);
 CREATE INDEX objects_restores ON objects(bucket, key) WHERE restore IS NOT NULL;
