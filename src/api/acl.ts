@@ -7,6 +7,7 @@ import { childrenOf, parseXml, textOf, type XmlObject } from '../xml.js';
 import { readSmallBody } from './body.js';
 import { accountOf, bucketOf, keyOf, type RequestContext } from './context.js';
 import { loadObject } from './get.js';
+import { versionHeader } from './versions.js';
 import { displayNames } from './owners.js';
 
 const MAX_GRANTS = 100;
@@ -144,12 +145,13 @@ export async function putBucketAcl(ctx: RequestContext): Promise<void> {
 
 export async function getObjectAcl(ctx: RequestContext): Promise<void> {
   const record = await loadObject(ctx, 'READ_ACP');
-  sendXml(ctx.res, 200, 'AccessControlPolicy', await renderAcl(ctx.store.metadata, record.acl));
+  sendXml(ctx.res, 200, 'AccessControlPolicy', await renderAcl(ctx.store.metadata, record.acl), versionHeader(bucketOf(ctx), record.versionId));
 }
 
 export async function putObjectAcl(ctx: RequestContext): Promise<void> {
   const bucket = bucketOf(ctx);
   const record = await loadObject(ctx, 'WRITE_ACP');
-  await ctx.store.metadata.putObjectAcl(bucket.name, keyOf(ctx), await requestedAcl(ctx, record.owner, bucket.owner));
-  sendEmpty(ctx.res, 200);
+  const acl = await requestedAcl(ctx, record.owner, bucket.owner);
+  const versionId = await ctx.store.metadata.putObjectAcl(bucket.name, keyOf(ctx), acl, ctx.target.query.get('versionId') ?? undefined);
+  sendEmpty(ctx.res, 200, versionHeader(bucket, versionId));
 }

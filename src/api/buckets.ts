@@ -6,6 +6,7 @@ import { validateBucketName } from './bucket-names.js';
 import { bucketOf, type RequestContext } from './context.js';
 import { displayNames } from './owners.js';
 import { newAcl } from './acl.js';
+import { lockedBucketConfigs } from './object-lock.js';
 
 export async function createBucket(ctx: RequestContext): Promise<void> {
   const name = ctx.target.bucket!;
@@ -18,7 +19,8 @@ export async function createBucket(ctx: RequestContext): Promise<void> {
     location = textOf(config, 'LocationConstraint') ?? '';
   }
   const acl = await newAcl(ctx, ctx.principal.accountId);
-  const outcome = await ctx.store.metadata.createBucket({ name, owner: ctx.principal.accountId, createdAt: new Date(), location, acl, configs: {} });
+  const configs = lockedBucketConfigs(ctx.req.headers);
+  const outcome = await ctx.store.metadata.createBucket({ name, owner: ctx.principal.accountId, createdAt: new Date(), location, acl, configs });
   if (outcome === 'owned-by-other') throw new S3Error('BucketAlreadyExists', undefined, { BucketName: name });
   // S3 answers a repeated create of your own bucket with 200 in us-east-1 only.
   if (outcome === 'owned-by-you' && ctx.settings.region !== 'us-east-1') {

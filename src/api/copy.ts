@@ -12,6 +12,9 @@ import {
 } from './object-headers.js';
 import { MAX_PUT_SIZE, writeConditionFrom } from './put.js';
 import { tagsFromHeader } from './tag-set.js';
+import { versionHeader, writtenVersionHeader } from './versions.js';
+import { newVersionLock } from './object-lock.js';
+import { NULL_VERSION } from '../store/version-rules.js';
 
 /** Parses x-amz-copy-source: `[/]bucket/key[?versionId=…]`, URL-encoded. */
 export function parseCopySource(value: string): { bucket: string; key: string; versionId: string | undefined } {
@@ -33,7 +36,7 @@ export function parseCopySource(value: string): { bucket: string; key: string; v
 }
 
 /** Loads and authorises a copy source, then checks the x-amz-copy-source-if-* conditions. */
-export async function loadCopySource(ctx: RequestContext): Promise<ObjectRecord> {
+export async function loadCopySource(ctx: RequestContext): Promise<CopySource> {
   const source = parseCopySource(String(ctx.req.headers['x-amz-copy-source']));
   const bucket = await ctx.store.metadata.getBucket(source.bucket);
   if (!bucket) throw new S3Error('NoSuchBucket', undefined, { BucketName: source.bucket });
@@ -47,7 +50,16 @@ export async function loadCopySource(ctx: RequestContext): Promise<ObjectRecord>
   }, record);
   if (outcome !== 'proceed') throw new S3Error('PreconditionFailed', undefined, { Condition: 'x-amz-copy-source-If' });
   assertReadable(record);
-  return record;
+  return { ...record, namedVersion: source.versionId !== undefined, ...versionHeader(bucket, record.versionId) };
+}
+
+/** A copy source: the version read, whether the request named it, and the x-amz-copy-source-version-id S3 answers. */
+export type CopySource = ObjectRecord & { readonly namedVersion: boolean; readonly 'x-amz-version-id'?: string };
+
+/** The x-amz-copy-source-version-id header for a source. */
+export function copySourceVersionHeader(source: CopySource): Record<string, string> {
+  const id = source['x-amz-version-id'];
+  return id === undefined ? {} : { 'x-amz-copy-source-version-id': id };
 }
 
 export async function copyObject(ctx: RequestContext): Promise<void> {
@@ -69,7 +81,8 @@ export async function copyObject(ctx: RequestContext): Promise<void> {
   // As in S3, a copy is STANDARD unless the request names a class; the source's class is not carried over.
   const storageClass = storageClassFrom(headers);
   const checksumAlgorithm = checksumRequestFrom(headers)?.algorithm ?? source.checksum?.algorithm;
-  const sameObject = source.bucket === bucket.name && source.key === key;
+  // A named older version copied over its own key is how S3 restores it: not a copy onto itself.
+  const sameObject = source.bucket === bucket.name && source.key === key && !source.namedVersion;
   if (sameObject && directive === 'COPY' && headers['x-amz-storage-class'] === undefined && checksumAlgorithm === source.checksum?.algorithm) {
     throw new S3Error('InvalidRequest', 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.');
   }
@@ -79,29 +92,32 @@ export async function copyObject(ctx: RequestContext): Promise<void> {
   const condition = writeConditionFrom(ctx);
   // S3 gives a copy a fresh ACL (private unless the request says otherwise), never the source's.
   const acl = await newAcl(ctx, bucket.owner);
+  // A copy is a new version: its lock comes from this request (or the bucket's default), never the source's.
+  const lock = newVersionLock(bucket, headers);
   const body = source.data.kind === 'inline'
     ? Readable.from([source.data.bytes])
     : Readable.from(readExtents(ctx.store.blobs, source, { start: 0, end: source.size - 1 }));
   const stored = await ctx.store.blobs.ingest(body, { declaredLength: source.size, ...(checksumAlgorithm ? { checksum: checksumAlgorithm } : {}) });
   try {
-    const record: ObjectRecord = {
-      bucket: bucket.name, key, versionId: 'null', size: stored.digest.size, etag: stored.digest.md5Hex,
+    const written: ObjectRecord = {
+      bucket: bucket.name, key, versionId: NULL_VERSION, size: stored.digest.size, etag: stored.digest.md5Hex,
       lastModified: new Date(), owner: acl.owner, storageClass, acl,
       headers: replace ? contentHeadersFrom(headers) : source.headers,
       userMetadata: replace ? userMetadataFrom(headers) : source.userMetadata,
       tags,
+      ...lock,
       ...(checksumAlgorithm && stored.digest.checksum
         ? { checksum: { algorithm: checksumAlgorithm, value: stored.digest.checksum, type: 'FULL_OBJECT' as const } }
         : {}),
       data: stored.data,
     };
-    await ctx.store.metadata.putObject(record, condition);
+    const record = { ...written, versionId: await ctx.store.metadata.putObject(written, condition) };
     ctx.settings.onGarbage();
     sendXml(ctx.res, 200, 'CopyObjectResult', {
       LastModified: isoDate(record.lastModified),
       ETag: quoteEtag(record.etag),
       ...(record.checksum ? { [`Checksum${record.checksum.algorithm}`]: record.checksum.value, ChecksumType: record.checksum.type } : {}),
-    }, source.versionId !== undefined ? { 'x-amz-copy-source-version-id': source.versionId } : {});
+    }, { ...copySourceVersionHeader(source), ...writtenVersionHeader(record.versionId) });
   } catch (err) {
     await ctx.store.blobs.discard(stored.data);
     throw err;

@@ -8,16 +8,26 @@ import { contentMd5From } from './object-headers.js';
 
 const MAX_DELETE_KEYS = 1000;
 
-export async function deleteObject(ctx: RequestContext): Promise<void> {
-  const versionId = ctx.target.query.get('versionId');
-  // Unversioned buckets hold only the 'null' version; deleting any other is a no-op.
-  if (versionId === null || versionId === 'null') {
-    await ctx.store.metadata.deleteObject(bucketOf(ctx).name, keyOf(ctx));
-    ctx.settings.onGarbage();
-  }
-  sendEmpty(ctx.res, 204);
+/** x-amz-bypass-governance-retention: true lets a GOVERNANCE retention be overridden (the bucket owner may). */
+function bypassGovernance(ctx: RequestContext): boolean {
+  return String(ctx.req.headers['x-amz-bypass-governance-retention'] ?? '').toLowerCase() === 'true';
 }
 
+export async function deleteObject(ctx: RequestContext): Promise<void> {
+  const bucket = bucketOf(ctx);
+  const versionId = ctx.target.query.get('versionId') ?? undefined;
+  const [outcome] = await ctx.store.metadata.deleteObjects(bucket.name, [{ key: keyOf(ctx), ...(versionId !== undefined ? { versionId } : {}) }], {
+    bypassGovernance: bypassGovernance(ctx),
+  });
+  if (outcome!.error) throw outcome!.error;
+  ctx.settings.onGarbage();
+  sendEmpty(ctx.res, 204, {
+    ...(outcome!.versionId !== undefined ? { 'x-amz-version-id': outcome!.versionId } : {}),
+    ...(outcome!.deleteMarker ? { 'x-amz-delete-marker': 'true' } : {}),
+  });
+}
+
+/** DeleteObjects: every named key (or version) in one store call, each reported on its own. */
 export async function deleteObjects(ctx: RequestContext): Promise<void> {
   const bucket = bucketOf(ctx);
   const body = await readSmallBody(ctx.body());
@@ -27,19 +37,26 @@ export async function deleteObjects(ctx: RequestContext): Promise<void> {
   const quiet = textOf(doc, 'Quiet')?.trim().toLowerCase() === 'true';
   const entries = childrenOf(doc, 'Object');
   if (entries.length === 0 || entries.length > MAX_DELETE_KEYS) throw new S3Error('MalformedXML');
-  const deleted: XmlObject[] = [];
-  const errors: XmlObject[] = [];
   const targets = entries.map((entry) => ({ key: textOf(entry, 'Key'), versionId: textOf(entry, 'VersionId') }));
   if (targets.some((t) => t.key === undefined)) throw new S3Error('MalformedXML');
-  await Promise.all(targets.map(async ({ key, versionId }) => {
-    try {
-      if (versionId === undefined || versionId === 'null') await ctx.store.metadata.deleteObject(bucket.name, key!);
-      if (!quiet) deleted.push({ Key: key!, ...(versionId !== undefined ? { VersionId: versionId } : {}) });
-    } catch (err) {
-      const e = err instanceof S3Error ? err : new S3Error('InternalError');
-      errors.push({ Key: key!, ...(versionId !== undefined ? { VersionId: versionId } : {}), Code: e.code, Message: e.message });
-    }
-  }));
+  const outcomes = await ctx.store.metadata.deleteObjects(
+    bucket.name, targets.map((t) => ({ key: t.key!, ...(t.versionId !== undefined ? { versionId: t.versionId } : {}) })),
+    { bypassGovernance: bypassGovernance(ctx) },
+  );
   ctx.settings.onGarbage();
+  const deleted: XmlObject[] = [];
+  const errors: XmlObject[] = [];
+  for (const o of outcomes) {
+    const named = o.requestedVersionId !== undefined ? { VersionId: o.requestedVersionId } : {};
+    if (o.error) {
+      errors.push({ Key: o.key, ...named, Code: o.error.code, Message: o.error.message });
+    } else if (!quiet) {
+      deleted.push({
+        Key: o.key, ...named,
+        // A marker made (or a marker removed by its id) is reported with its version id.
+        ...(o.deleteMarker ? { DeleteMarker: true, DeleteMarkerVersionId: o.versionId } : {}),
+      });
+    }
+  }
   sendXml(ctx.res, 200, 'DeleteResult', { Deleted: deleted, Error: errors });
 }

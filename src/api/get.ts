@@ -11,6 +11,8 @@ import { bucketOf, keyOf, type RequestContext } from './context.js';
 import { evaluateReadConditions } from './conditions.js';
 import { assertReadable } from '../lifecycle/archive.js';
 import { objectHeaders } from './object-headers.js';
+import { versionHeader } from './versions.js';
+import { lockHeaders } from './object-lock.js';
 import { parseRange, type ByteRange } from './range.js';
 import { extentMd5, inlineIntact, IntegrityError, Md5Verifier, quarantineObject } from '../store/integrity.js';
 
@@ -41,7 +43,7 @@ export async function headObject(ctx: RequestContext): Promise<void> {
 /** The addressed object without its inline body, for a reader allowed to READ it. */
 export async function loadObjectHead(ctx: RequestContext): Promise<ObjectHead> {
   const bucket = bucketOf(ctx);
-  const head = await ctx.store.metadata.headObject(bucket.name, keyOf(ctx));
+  const head = await ctx.store.metadata.headObject(bucket.name, keyOf(ctx), versionIdOf(ctx));
   return authorizedRead(head, ctx.principal, bucket, keyOf(ctx), versionIdOf(ctx), 'READ');
 }
 
@@ -49,7 +51,7 @@ function versionIdOf(ctx: RequestContext): string | undefined {
   return ctx.target.query.get('versionId') ?? undefined;
 }
 
-/** Loads the current object, honouring `versionId=null` (the only version unversioned buckets have). */
+/** Loads the addressed version: the current one, or the one `versionId` names. */
 export async function loadObject(ctx: RequestContext, permission: AclPermission = 'READ'): Promise<ObjectRecord> {
   return loadAuthorizedObject(ctx.store.metadata, ctx.principal, bucketOf(ctx), keyOf(ctx), versionIdOf(ctx), permission);
 }
@@ -62,7 +64,7 @@ export async function loadObject(ctx: RequestContext, permission: AclPermission 
 export async function loadAuthorizedObject(
   metadata: Metadata, principal: Principal, bucket: Bucket, key: string, versionId: string | undefined, permission: AclPermission,
 ): Promise<ObjectRecord> {
-  return authorizedRead(await metadata.getObject(bucket.name, key), principal, bucket, key, versionId, permission);
+  return authorizedRead(await metadata.getObject(bucket.name, key, versionId), principal, bucket, key, versionId, permission);
 }
 
 /** The object (record or head) if the principal may access it with `permission`, else the error S3 answers. */
@@ -74,10 +76,14 @@ function authorizedRead<T extends ObjectHead>(
     if (versionId !== undefined) throw new S3Error('NoSuchVersion', undefined, { Key: key, VersionId: versionId });
     throw new S3Error('NoSuchKey', undefined, { Key: key });
   }
-  authorizeObject(permission, principal, bucket, record);
-  if (versionId !== undefined && record.versionId !== versionId) {
-    throw new S3Error('NoSuchVersion', undefined, { Key: key, VersionId: versionId });
+  if (record.deleteMarker) {
+    if (!mayList(principal, bucket)) throw new S3Error('AccessDenied');
+    const marker = { 'x-amz-delete-marker': 'true', 'x-amz-version-id': record.versionId };
+    // The current version a marker: the key reads as deleted. A marker named by id: no method reads one.
+    if (versionId === undefined) throw new S3Error('NoSuchKey', undefined, { Key: key }, marker);
+    throw new S3Error('MethodNotAllowed', undefined, { Method: permission === 'READ' ? 'GET' : 'PUT', ResourceType: 'DeleteMarker' }, { ...marker, Allow: 'DELETE' });
   }
+  authorizeObject(permission, principal, bucket, record);
   if (permission === 'READ' && record.damaged !== undefined) throw damagedError(key);
   return record;
 }
@@ -96,7 +102,11 @@ async function answerRead(ctx: RequestContext, record: ObjectHead, body: ObjectR
   const headers = ctx.req.headers;
   const notModified = evaluateReadConditions(headers, record);
   const withChecksum = String(headers['x-amz-checksum-mode'] ?? '').toUpperCase() === 'ENABLED';
-  const common = objectHeaders(record, withChecksum);
+  const common = {
+    ...objectHeaders(record, withChecksum),
+    ...versionHeader(bucketOf(ctx), record.versionId),
+    ...lockHeaders(record),
+  };
   if (notModified) {
     // 304 carries the validators but no representation headers' body.
     ctx.res.writeHead(304, { ETag: common.ETag!, 'Last-Modified': common['Last-Modified']! });

@@ -10,6 +10,7 @@ import * as get from './get.js';
 import * as lifecycle from './lifecycle.js';
 import * as listing from './listing.js';
 import * as multipart from './multipart.js';
+import * as objectLock from './object-lock.js';
 import * as postObject from './post-object.js';
 import * as put from './put.js';
 import * as restore from './restore.js';
@@ -32,6 +33,9 @@ export const HANDLERS: Readonly<Record<OperationName, Handler>> = {
   PutBucketLifecycleConfiguration: lifecycle.putBucketLifecycleConfiguration,
   DeleteBucketLifecycle: lifecycle.deleteBucketLifecycle,
   GetBucketVersioning: versions.getBucketVersioning,
+  PutBucketVersioning: versions.putBucketVersioning,
+  GetObjectLockConfiguration: objectLock.getObjectLockConfiguration,
+  PutObjectLockConfiguration: objectLock.putObjectLockConfiguration,
   ListObjectVersions: versions.listObjectVersions,
   ListObjectsV2: listing.listObjectsV2,
   ListObjects: listing.listObjects,
@@ -43,6 +47,10 @@ export const HANDLERS: Readonly<Record<OperationName, Handler>> = {
   GetObjectTagging: tagging.getObjectTagging,
   PutObjectTagging: tagging.putObjectTagging,
   DeleteObjectTagging: tagging.deleteObjectTagging,
+  GetObjectRetention: objectLock.getObjectRetention,
+  PutObjectRetention: objectLock.putObjectRetention,
+  GetObjectLegalHold: objectLock.getObjectLegalHold,
+  PutObjectLegalHold: objectLock.putObjectLegalHold,
   RestoreObject: restore.restoreObject,
   CreateMultipartUpload: multipart.createMultipartUpload,
   UploadPartCopy: multipart.uploadPartCopy,

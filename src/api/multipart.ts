@@ -1,3 +1,6 @@
+import { NULL_VERSION } from '../store/version-rules.js';
+import { writtenVersionHeader } from './versions.js';
+import { newVersionLock } from './object-lock.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { S3Error } from '../errors.js';
@@ -10,7 +13,7 @@ import { childrenOf, parseXml, textOf, type XmlObject } from '../xml.js';
 import { readSmallBody } from './body.js';
 import { newAcl } from './acl.js';
 import { bucketOf, keyOf, type RequestContext } from './context.js';
-import { loadCopySource } from './copy.js';
+import { copySourceVersionHeader, loadCopySource } from './copy.js';
 import { readExtents } from './get.js';
 import { listParamsFrom } from './listing.js';
 import {
@@ -94,6 +97,7 @@ export async function createMultipartUpload(ctx: RequestContext): Promise<void> 
     owner: acl.owner, acl, storageClass: storageClassFrom(headers),
     headers: contentHeadersFrom(headers), userMetadata: userMetadataFrom(headers), tags: tagsFromHeader(headers),
     ...(checksumAlgorithm ? { checksumAlgorithm, checksumType } : {}),
+    ...newVersionLock(bucket, headers),
   };
   await ctx.store.metadata.createUpload(upload);
   sendXml(ctx.res, 200, 'InitiateMultipartUploadResult', { Bucket: bucket.name, Key: key, UploadId: upload.uploadId }, checksumHeaders(upload));
@@ -184,7 +188,7 @@ export async function uploadPartCopy(ctx: RequestContext): Promise<void> {
       ETag: quoteEtag(part.etag),
       LastModified: isoDate(part.lastModified),
       ...(upload.checksumAlgorithm && part.checksum ? { [`Checksum${upload.checksumAlgorithm}`]: part.checksum } : {}),
-    });
+    }, copySourceVersionHeader(source));
   } catch (err) {
     await ctx.store.blobs.discard(stored.data);
     throw err;
@@ -287,9 +291,10 @@ function assemble(requested: readonly RequestedPart[], checks: CompletionChecks)
     }
     checkPartChecksumsNamed(upload, requested);
     return {
-      bucket: upload.bucket, key: upload.key, versionId: 'null', size, etag,
+      bucket: upload.bucket, key: upload.key, versionId: NULL_VERSION, size, etag,
       lastModified: new Date(), owner: upload.owner, storageClass: upload.storageClass, headers: upload.headers,
       userMetadata: upload.userMetadata, acl: upload.acl, tags: upload.tags, ...(checksum ? { checksum } : {}),
+      ...(upload.retention ? { retention: upload.retention } : {}), ...(upload.legalHold ? { legalHold: true } : {}),
       data: {
         kind: 'blobs',
         extents: chosen.map((p) => ({ blob: p.blob, size: p.size, md5: p.etag, ...(checksum && p.checksum !== undefined ? { checksum: p.checksum } : {}) })),
@@ -356,7 +361,7 @@ function sendCompletion(ctx: RequestContext, record: ObjectHead): void {
     Key: record.key,
     ETag: quoteEtag(record.etag),
     ...(record.checksum ? { [`Checksum${record.checksum.algorithm}`]: record.checksum.value, ChecksumType: record.checksum.type } : {}),
-  });
+  }, writtenVersionHeader(record.versionId));
 }
 
 /** The upload named by `uploadId` if it is still in progress for the addressed bucket and key. */

@@ -10,6 +10,9 @@ import {
   userMetadataFrom, validateKey, type ChecksumRequest,
 } from './object-headers.js';
 import { tagsFromHeader } from './tag-set.js';
+import { writtenVersionHeader } from './versions.js';
+import { newVersionLock, type NewVersionLock } from './object-lock.js';
+import { NULL_VERSION } from '../store/version-rules.js';
 
 /** Largest single PUT S3 accepts. */
 export const MAX_PUT_SIZE = 5 * 1024 ** 3;
@@ -26,9 +29,11 @@ export async function putObject(ctx: RequestContext): Promise<void> {
   if (length === undefined && headers['transfer-encoding'] === undefined) throw new S3Error('MissingContentLength');
   const maxSize = maxPutSize(ctx);
   if (length !== undefined && length > maxSize) throw new S3Error('EntityTooLarge', undefined, { ProposedSize: String(length), MaxSizeAllowed: String(maxSize) });
-  const { record, checksum } = await storeObject(ctx, { bucket, key, write, acl, ...(condition ? { condition } : {}) }, ctx.body(), length, ctx.auth.trailers);
+  const lock = newVersionLock(bucket, headers);
+  const { record, checksum } = await storeObject(ctx, { bucket, key, write, acl, lock, ...(condition ? { condition } : {}) }, ctx.body(), length, ctx.auth.trailers);
   sendEmpty(ctx.res, 200, {
     ETag: quoteEtag(record.etag),
+    ...writtenVersionHeader(record.versionId),
     ...(checksum ? { [`x-amz-checksum-${checksum.algorithm.toLowerCase()}`]: checksum.value, 'x-amz-checksum-type': checksum.type } : {}),
   });
 }
@@ -68,6 +73,8 @@ export interface ObjectTarget {
   readonly write: ObjectWrite;
   readonly acl: Acl;
   readonly condition?: WriteCondition;
+  /** Object Lock retention and legal hold of the new version (from headers or the bucket's default). */
+  readonly lock?: NewVersionLock;
 }
 
 /**
@@ -88,12 +95,13 @@ export async function storeObject(
     if (length !== undefined && stored.digest.size !== length) throw new S3Error('IncompleteBody');
     if (write.md5 !== undefined && write.md5 !== stored.digest.md5Hex) throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.');
     const checksum = verifiedChecksum(write.checksumRequest, stored, trailers);
-    const record: ObjectRecord = {
-      bucket: target.bucket.name, key: target.key, versionId: 'null', size: stored.digest.size, etag: stored.digest.md5Hex,
+    const written: ObjectRecord = {
+      bucket: target.bucket.name, key: target.key, versionId: NULL_VERSION, size: stored.digest.size, etag: stored.digest.md5Hex,
       lastModified: new Date(), owner: target.acl.owner, storageClass: write.storageClass, acl: target.acl,
       headers: write.contentHeaders, userMetadata: write.userMetadata, ...(checksum ? { checksum } : {}), tags: write.tags, data: stored.data,
+      ...(target.lock ?? newVersionLock(target.bucket, {})),
     };
-    await ctx.store.metadata.putObject(record, target.condition);
+    const record = { ...written, versionId: await ctx.store.metadata.putObject(written, target.condition) };
     ctx.settings.onGarbage();
     return { record, checksum };
   } catch (err) {

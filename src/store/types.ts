@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import type { S3Error } from '../errors.js';
 import type { LifecycleMetadata } from './lifecycle-types.js';
 
 export type AccountId = string;
@@ -143,6 +144,19 @@ export interface ObjectRecord {
   readonly restore?: RestoreState;
   /** Why the stored bytes failed their integrity check (they were quarantined); such an object is never served. */
   readonly damaged?: string;
+  /** A delete marker: a version without data that makes its key read as deleted (size 0, no ETag). */
+  readonly deleteMarker?: boolean;
+  /** Object Lock retention: until then the version cannot be removed (GOVERNANCE: unless bypassed). */
+  readonly retention?: Retention;
+  /** Object Lock legal hold: while on, the version cannot be removed by anyone. */
+  readonly legalHold?: boolean;
+}
+
+export type RetentionMode = 'GOVERNANCE' | 'COMPLIANCE';
+
+export interface Retention {
+  readonly mode: RetentionMode;
+  readonly retainUntil: Date;
 }
 
 /** A restore of an archived object: requested, and once complete, its temporary hot copy. */
@@ -174,6 +188,9 @@ export interface ObjectSummary {
   readonly lastModified: Date;
   readonly owner: AccountId;
   readonly storageClass: string;
+  /** Whether this is its key's newest version (ListObjectVersions' IsLatest). */
+  readonly isLatest?: boolean;
+  readonly deleteMarker?: boolean;
 }
 
 export interface ListQuery {
@@ -190,6 +207,53 @@ export interface ListPage {
   readonly isTruncated: boolean;
   /** The last key or common prefix returned: where the next page starts after. */
   readonly last?: string;
+}
+
+/** ListObjectVersions: versions newest first within each key, keys in UTF-8 byte order. */
+export interface VersionListQuery {
+  readonly prefix: string;
+  readonly delimiter: string;
+  /** Start after this key ('' from the start), or within it after `versionIdMarker`. */
+  readonly keyMarker: string;
+  readonly versionIdMarker: string;
+  readonly maxKeys: number;
+}
+
+export interface VersionPage {
+  readonly versions: readonly ObjectSummary[];
+  readonly commonPrefixes: readonly string[];
+  readonly isTruncated: boolean;
+  /** Where the next page starts: the last key (or common prefix) and, after a version, its id. */
+  readonly nextKeyMarker?: string;
+  readonly nextVersionIdMarker?: VersionId;
+}
+
+/** One object a batch delete names: its key, and a version to remove (else the bucket's versioning decides). */
+export interface DeleteTarget {
+  readonly key: ObjectKey;
+  readonly versionId?: VersionId;
+}
+
+/** What deleting one target did, as DeleteObject(s) reports it. */
+export interface DeleteOutcome {
+  readonly key: ObjectKey;
+  /** The version the request named. */
+  readonly requestedVersionId?: VersionId;
+  /** The version S3 reports: the one removed, or the delete marker made. */
+  readonly versionId?: VersionId;
+  /** A delete marker was made, or the version removed was one. */
+  readonly deleteMarker: boolean;
+  /** Why this target was refused (e.g. AccessDenied for a locked version); nothing changed for it. */
+  readonly error?: S3Error;
+}
+
+/** A change to a version's Object Lock state; fields left out stay as they are. */
+export interface LockChange {
+  /** New retention; null removes it. */
+  readonly retention?: Retention | null;
+  readonly legalHold?: boolean;
+  /** x-amz-bypass-governance-retention: a GOVERNANCE retention may be shortened or removed. */
+  readonly bypassGovernance?: boolean;
 }
 
 /** Conditions a write checks atomically against the current object. */
@@ -217,6 +281,9 @@ export interface Upload {
   readonly acl: Acl;
   /** The tags the completed object will get (x-amz-tagging at creation). */
   readonly tags: readonly TagPair[];
+  /** The Object Lock state the completed object will get (x-amz-object-lock-* at creation). */
+  readonly retention?: Retention;
+  readonly legalHold?: boolean;
 }
 
 export interface Part {
@@ -282,25 +349,50 @@ export interface Metadata {
    * change that depends on it (versioning never goes back to unversioned) is checked inside.
    */
   putBucketConfig(name: BucketName, kind: BucketConfigKind, update: (current: string | undefined) => string | undefined): Promise<void>;
-  /** Replaces an object's ACL; NoSuchKey when it is gone. */
-  putObjectAcl(bucket: BucketName, key: ObjectKey, acl: Acl): Promise<void>;
-  /** Replaces an object's tags (empty removes them); NoSuchKey when it is gone. */
-  putObjectTags(bucket: BucketName, key: ObjectKey, tags: readonly TagPair[]): Promise<void>;
+  /**
+   * Replaces the ACL of an object's version (the current one when `versionId` is absent);
+   * NoSuchKey/NoSuchVersion when it is gone, MethodNotAllowed for a delete marker. Returns the version.
+   */
+  putObjectAcl(bucket: BucketName, key: ObjectKey, acl: Acl, versionId?: VersionId): Promise<VersionId>;
+  /** Replaces a version's tags (empty removes them), errors as putObjectAcl. Returns the version. */
+  putObjectTags(bucket: BucketName, key: ObjectKey, tags: readonly TagPair[], versionId?: VersionId): Promise<VersionId>;
+  /**
+   * Changes a version's retention or legal hold, checking S3's rules inside the transaction:
+   * a COMPLIANCE retention is never shortened or removed, a GOVERNANCE one only with bypass
+   * (AccessDenied otherwise). Returns the version.
+   */
+  putObjectLock(bucket: BucketName, key: ObjectKey, versionId: VersionId | undefined, change: LockChange): Promise<VersionId>;
   /** Throws S3Error BucketNotEmpty when objects remain; NoSuchBucket when absent. */
   deleteBucket(name: BucketName): Promise<void>;
 
-  getObject(bucket: BucketName, key: ObjectKey): Promise<ObjectRecord | undefined>;
-  /** The object without its inline body (HEAD): cheaper to read when the bytes are not wanted. */
-  headObject(bucket: BucketName, key: ObjectKey): Promise<ObjectHead | undefined>;
   /**
-   * Makes the object visible, replacing the current one, in one transaction.
-   * Throws S3Error PreconditionFailed when `condition` does not hold, NoSuchBucket
-   * when the bucket went away. Blobs of the replaced object are queued for deletion.
+   * A version of an object: the current one without `versionId`. A delete marker is
+   * returned too (`deleteMarker` set): callers decide what reading one answers.
    */
-  putObject(record: ObjectRecord, condition?: WriteCondition): Promise<void>;
-  /** Removes the object; returns whether one existed. Its blobs are queued for deletion. */
+  getObject(bucket: BucketName, key: ObjectKey, versionId?: VersionId): Promise<ObjectRecord | undefined>;
+  /** The version without its inline body (HEAD): cheaper to read when the bytes are not wanted. */
+  headObject(bucket: BucketName, key: ObjectKey, versionId?: VersionId): Promise<ObjectHead | undefined>;
+  /**
+   * Makes the object visible as its key's current version, in one transaction. The
+   * bucket's versioning decides its version id (src/store/version-rules.ts: the
+   * record's own is ignored) and whether it replaces the `null` version; a replaced
+   * version under Object Lock refuses the write (AccessDenied). Throws S3Error
+   * PreconditionFailed when `condition` does not hold, NoSuchBucket when the bucket
+   * went away. Blobs of a replaced version are queued for deletion. Returns the new version's id.
+   */
+  putObject(record: ObjectRecord, condition?: WriteCondition): Promise<VersionId>;
+  /** Deletes the current object as the bucket's versioning says; returns whether one existed. */
   deleteObject(bucket: BucketName, key: ObjectKey): Promise<boolean>;
+  /**
+   * Deletes each target in one transaction (DeleteObject is a batch of one): a named version
+   * is removed (locks permitting, checked here), otherwise the bucket's versioning decides
+   * (version-rules.ts). Blobs of removed versions are queued for deletion; a marker releases none.
+   */
+  deleteObjects(bucket: BucketName, targets: readonly DeleteTarget[], options?: { bypassGovernance?: boolean }): Promise<DeleteOutcome[]>;
+  /** Current versions that are not delete markers, as ListObjects shows them. */
   listObjects(bucket: BucketName, query: ListQuery): Promise<ListPage>;
+  /** Every version and delete marker (ListObjectVersions); costs the page, like listObjects. */
+  listObjectVersions(bucket: BucketName, query: VersionListQuery): Promise<VersionPage>;
 
   createUpload(upload: Upload): Promise<void>;
   getUpload(uploadId: string): Promise<Upload | undefined>;
@@ -310,9 +402,10 @@ export interface Metadata {
   listParts(uploadId: string, afterPart: number, limit: number): Promise<Part[]>;
   /**
    * Completes an upload in one transaction: `assemble` sees the parts as committed
-   * and returns the object (or throws an S3Error); the object replaces the current
-   * one, unused parts are queued for deletion, and the upload disappears. `condition`
-   * (If-Match, If-None-Match) is checked against the current object in the same transaction.
+   * and returns the object (or throws an S3Error); the object becomes the current
+   * version as putObject's does (its id assigned there, returned in the record),
+   * unused parts are queued for deletion, and the upload disappears. `condition`
+   * (If-Match, If-None-Match) is checked against the current version in the same transaction.
    */
   completeUpload(uploadId: string, assemble: (upload: Upload, parts: readonly Part[]) => ObjectRecord, condition?: WriteCondition): Promise<ObjectRecord>;
   /** Drops the upload and queues its parts for deletion; false when there was none. */

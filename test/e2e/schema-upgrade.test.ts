@@ -2,7 +2,9 @@
  * A data folder written by an older Cairn opens in this one. Schema 9 moved
  * inline bodies out of the objects rows into object_bodies; a folder whose rows
  * still hold them (schema 8) must serve the same bytes after the upgrade, and
- * overwrites and deletes must then keep bodies and rows in step.
+ * overwrites and deletes must then keep bodies and rows in step. Schema 11 made
+ * the objects table hold versions: every object from before is its key's `null`
+ * version, and enabling versioning afterwards keeps it as an older version.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,17 +12,32 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, PutBucketVersioningCommand, PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { s3Client, startServer } from './harness.js';
 import { md5Hex, newBucket } from './s3-helpers.js';
 import { readMetadata } from './data-folder.js';
 
-/** Puts the bodies back into the rows and forgets the table and the configuration slot, as schema 8 stored them. */
+/**
+ * Takes the version columns and indexes away (schema 11; one unique row per key again),
+ * puts the bodies back into the rows and forgets the table and the configuration slot, as schema 8 stored them.
+ */
 function downgradeToSchema8(dataDir: string): void {
   const db = new Database(join(dataDir, 'metadata.sqlite'));
   try {
     db.transaction(() => {
       db.exec(`
+        DROP INDEX objects_version;
+        DROP INDEX objects_listed;
+        DROP INDEX objects_history;
+        ALTER TABLE objects DROP COLUMN is_latest;
+        ALTER TABLE objects DROP COLUMN delete_marker;
+        ALTER TABLE objects DROP COLUMN lock_mode;
+        ALTER TABLE objects DROP COLUMN lock_until;
+        ALTER TABLE objects DROP COLUMN legal_hold;
+        ALTER TABLE uploads DROP COLUMN object_lock;
+        CREATE UNIQUE INDEX objects_one_per_key ON objects(bucket, key);
         ALTER TABLE objects ADD COLUMN inline BLOB;
         UPDATE objects SET inline = (SELECT bytes FROM object_bodies WHERE object_bodies.id = objects.id);
         DROP TRIGGER objects_body_follows;
@@ -77,7 +94,7 @@ test('a schema 8 folder with inline rows upgrades and serves the same bytes', as
 
     const second = await startServer({ dataDir });
     try {
-      assert.deepEqual(layout(dataDir), { version: 10, rowsWithBody: 3, bodies: 3, strayBodies: 0 });
+      assert.deepEqual(layout(dataDir), { version: 11, rowsWithBody: 3, bodies: 3, strayBodies: 0 });
       const s3 = s3Client(second);
       for (const [Key, body] of bodies) {
         const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key }));
@@ -97,12 +114,27 @@ test('a schema 8 folder with inline rows upgrades and serves the same bytes', as
       ]);
       for (const [Key, Body] of next) await s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body }));
       await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'empty' }));
-      assert.deepEqual(layout(dataDir), { version: 10, rowsWithBody: 2, bodies: 2, strayBodies: 0 });
+      assert.deepEqual(layout(dataDir), { version: 11, rowsWithBody: 2, bodies: 2, strayBodies: 0 });
       for (const [Key, body] of next) {
         const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key }));
         assert.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(body), Key);
       }
       await assert.rejects(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'empty' })), { name: 'NotFound' });
+
+      // The upgraded objects are 'null' versions: versioning keeps them under new writes.
+      const before = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+      assert.deepEqual(before.Versions?.map((v) => [v.Key, v.VersionId, v.IsLatest]), [['edge', 'null', true], ['large', 'null', true], ['small', 'null', true]]);
+      await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+      const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'small', Body: 'versioned' }));
+      assert.match(put.VersionId ?? '', /^[A-Za-z0-9_-]{32}$/);
+      const old = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'small', VersionId: 'null' }));
+      assert.equal(await old.Body!.transformToString(), 'a second inline body');
+      assert.equal(old.VersionId, 'null');
+      const current = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'small' }));
+      assert.equal(await current.Body!.transformToString(), 'versioned');
+      assert.equal(current.VersionId, put.VersionId);
+      const after = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: 'small' }));
+      assert.deepEqual(after.Versions?.map((v) => [v.VersionId, v.IsLatest]), [[put.VersionId, true], ['null', false]]);
       s3.destroy();
     } finally {
       await second.stop();

@@ -107,3 +107,42 @@ test('a delimiter page from 200,000 keys reads about as many rows as from 2,000 
   assert.ok(large.rows <= 1001, `rows scanned for 200,000 keys: ${large.rows}`);
   assert.equal(large.rows, small.rows);
 });
+
+test('a ListObjects page over keys with 100 versions each reads as many rows as over unversioned keys (invariant 5)', async () => {
+  const keys = Array.from({ length: 150 }, (_, i) => `key-${String(i).padStart(4, '0')}`);
+  let unversioned = 0;
+  await withMetadata(async (m) => {
+    await fill(m, 'plain', keys);
+    const before = m.stats.rowsScanned;
+    const page = await m.listObjects('plain', { prefix: '', delimiter: '', after: '', maxKeys: 50 });
+    assert.equal(page.objects.length, 50);
+    unversioned = m.stats.rowsScanned - before;
+  });
+  await withMetadata(async (m) => {
+    await fill(m, 'versioned', []);
+    await m.putBucketConfig('versioned', 'versioning', () => 'Enabled');
+    for (let v = 0; v < 100; v++) await Promise.all(keys.map((k) => m.putObject(record('versioned', k))));
+    // Every third key is deleted: its delete marker is current, and ListObjects never reads it.
+    const deleted = keys.filter((_, i) => i % 3 === 0);
+    await m.deleteObjects('versioned', deleted.map((key) => ({ key })));
+    const before = m.stats.rowsScanned;
+    const page = await m.listObjects('versioned', { prefix: '', delimiter: '', after: '', maxKeys: 50 });
+    assert.equal(page.objects.length, 50);
+    assert.ok(page.objects.every((o) => !deleted.includes(o.key) && o.isLatest));
+    assert.equal(m.stats.rowsScanned - before, unversioned, 'rows scanned for a page over 15,000 versions');
+
+    // A ListObjectVersions page reads its page (and one row to know it is truncated), wherever it starts.
+    const start = m.stats.rowsScanned;
+    const versions = await m.listObjectVersions('versioned', { prefix: '', delimiter: '', keyMarker: '', versionIdMarker: '', maxKeys: 100 });
+    assert.equal(versions.versions.length, 100);
+    assert.ok(m.stats.rowsScanned - start <= 101, `rows scanned for a page of versions: ${m.stats.rowsScanned - start}`);
+    const middle = m.stats.rowsScanned;
+    const next = await m.listObjectVersions('versioned', {
+      prefix: '', delimiter: '', keyMarker: versions.nextKeyMarker!, versionIdMarker: versions.nextVersionIdMarker!, maxKeys: 100,
+    });
+    assert.equal(next.versions.length, 100);
+    assert.ok(m.stats.rowsScanned - middle <= 101, `rows scanned for a later page: ${m.stats.rowsScanned - middle}`);
+    const firstIds = new Set(versions.versions.map((v) => `${v.key}/${v.versionId}`));
+    assert.ok(next.versions.every((v) => !firstIds.has(`${v.key}/${v.versionId}`)), 'pages do not overlap');
+  });
+});

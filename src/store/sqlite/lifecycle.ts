@@ -1,9 +1,9 @@
 import type Database from 'better-sqlite3';
 import { S3Error } from '../../errors.js';
 import type { LifecycleConfiguration, LifecycleCursor, LifecycleMetadata, ObjectIdentity } from '../lifecycle-types.js';
-import type { BlobId, BucketName, ObjectHead, ObjectKey, ObjectRecord, RestoreState } from '../types.js';
+import type { BlobId, BucketName, DeleteOutcome, DeleteTarget, ObjectHead, ObjectKey, ObjectRecord, RestoreState } from '../types.js';
 import type { GroupCommit } from './group-commit.js';
-import { blobsOf, SELECT_WITH_BODY, toHead, toRecord, type HeadRow, type ObjectRow } from './metadata.js';
+import { SELECT_WITH_BODY, toHead, toRecord, type HeadRow, type ObjectRow } from './metadata.js';
 
 const SAME_OBJECT = 'bucket = @bucket AND key = @key AND version_id = @versionId AND etag = @etag AND last_modified = @lastModified';
 
@@ -15,7 +15,11 @@ function identity(o: ObjectIdentity): Record<string, string | number> {
 export class SqliteLifecycle implements LifecycleMetadata {
   private readonly q;
 
-  constructor(db: Database.Database, private readonly writes: GroupCommit) {
+  /**
+   * `remove` deletes one target inside the caller's transaction as DeleteObject does
+   * (version rules, locks): expiring a current object of a versioned bucket makes a delete marker.
+   */
+  constructor(db: Database.Database, private readonly writes: GroupCommit, private readonly remove: (bucket: BucketName, target: DeleteTarget) => DeleteOutcome) {
     this.q = {
       config: db.prepare<[string], { config: string }>('SELECT config FROM bucket_lifecycle WHERE bucket = ?'),
       putConfig: db.prepare(`INSERT INTO bucket_lifecycle (bucket, config) VALUES (?, ?)
@@ -24,7 +28,8 @@ export class SqliteLifecycle implements LifecycleMetadata {
       bucketExists: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM buckets WHERE name = ?'),
       configured: db.prepare<[string, number], { bucket: string; config: string }>(
         'SELECT bucket, config FROM bucket_lifecycle WHERE bucket >= ? ORDER BY bucket LIMIT ?'),
-      scan: db.prepare<[string, string, number], HeadRow>('SELECT * FROM objects WHERE bucket = ? AND key > ? ORDER BY key LIMIT ?'),
+      scan: db.prepare<[string, string, number], HeadRow>(
+        'SELECT * FROM objects INDEXED BY objects_listed WHERE bucket = ? AND key > ? AND is_latest = 1 AND delete_marker = 0 ORDER BY key LIMIT ?'),
       pendingArchives: db.prepare<[number], ObjectRow>(
         `${SELECT_WITH_BODY} WHERE o.cold IS NULL AND o.storage_class IN ('GLACIER', 'DEEP_ARCHIVE') LIMIT ?`),
       restores: db.prepare<[string, string, string, number], ObjectRow>(
@@ -35,8 +40,6 @@ export class SqliteLifecycle implements LifecycleMetadata {
         ON CONFLICT(id) DO UPDATE SET bucket = excluded.bucket, key = excluded.key`),
       clearCursor: db.prepare('DELETE FROM lifecycle_cursor'),
       setClass: db.prepare(`UPDATE objects SET storage_class = @storageClass WHERE ${SAME_OBJECT}`),
-      deleteObject: db.prepare(`DELETE FROM objects WHERE ${SAME_OBJECT}`),
-      adjustStats: db.prepare('UPDATE buckets SET object_count = object_count + ?, byte_count = byte_count + ? WHERE name = ?'),
       archive: db.prepare(`UPDATE objects SET cold = @cold, extents = NULL WHERE ${SAME_OBJECT}`),
       dropBody: db.prepare('DELETE FROM object_bodies WHERE id = ?'),
       setRestore: db.prepare(`UPDATE objects SET restore = @restore WHERE ${SAME_OBJECT}`),
@@ -102,10 +105,8 @@ export class SqliteLifecycle implements LifecycleMetadata {
       this.saveCursor(cursor);
       const row = this.q.object.get(identity(object));
       if (!row) return false;
-      this.kill(blobsOf(row));
-      this.q.deleteObject.run(identity(object));
-      this.q.adjustStats.run(-1, -row.size, row.bucket);
-      return true;
+      const outcome = this.remove(row.bucket, row.is_latest ? { key: row.key } : { key: row.key, versionId: row.version_id });
+      return outcome.error === undefined;
     });
   }
 

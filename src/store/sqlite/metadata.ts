@@ -2,11 +2,13 @@ import Database from 'better-sqlite3';
 import { LRUCache } from 'lru-cache';
 import { S3Error } from '../../errors.js';
 import { listPage } from '../listing.js';
+import { lockChangeRefused, removalBlocked, type LockState } from '../lock-rules.js';
 import type {
   AccessKey, Account, AccountId, Acl, BlobExtent, BlobId, Bucket, BucketConfigKind, BucketName, Checksum, ChecksumAlgorithm, ContentHeaders, CorsRule, CreateBucketOutcome,
-  ListPage, ListQuery, Metadata, ObjectHead, ObjectKey, ObjectRecord, ObjectSummary, Part, RestoreState, TagPair, Upload,
-  UploadListQuery, UploadPage, WriteCondition,
+  DeleteOutcome, DeleteTarget, ListPage, ListQuery, LockChange, Metadata, ObjectHead, ObjectKey, ObjectRecord, ObjectSummary, Part, RestoreState,
+  Retention, RetentionMode, TagPair, Upload, UploadListQuery, UploadPage, VersionId, VersionListQuery, VersionPage, WriteCondition,
 } from '../types.js';
+import { NULL_VERSION, planDelete, planWrite, versioningOf } from '../version-rules.js';
 import { MIGRATIONS, SCHEMA, SCHEMA_VERSION } from './schema.js';
 import { GroupCommit } from './group-commit.js';
 import { SqliteLifecycle } from './lifecycle.js';
@@ -16,17 +18,18 @@ export interface HeadRow {
   id: number; bucket: string; key: string; version_id: string; size: number; etag: string; last_modified: number;
   owner: string; storage_class: string; headers: string; user_metadata: string; checksum: string | null;
   extents: string | null; acl: string | null; cold: string | null; restore: string | null; damaged: string | null;
-  tags: string | null;
+  tags: string | null; is_latest: number; delete_marker: number; lock_mode: string | null; lock_until: number | null; legal_hold: number;
 }
 /** An objects row joined with its inline body, if it has one. */
 export interface ObjectRow extends HeadRow { inline: Buffer | null }
 /** Selects ObjectRows: append the WHERE clause. */
 export const SELECT_WITH_BODY = 'SELECT o.*, b.bytes AS inline FROM objects o LEFT JOIN object_bodies b ON b.id = o.id';
-type SummaryRow = Pick<HeadRow, 'key' | 'version_id' | 'size' | 'etag' | 'last_modified' | 'owner' | 'storage_class'>;
+type SummaryRow = Pick<HeadRow, 'id' | 'key' | 'version_id' | 'size' | 'etag' | 'last_modified' | 'owner' | 'storage_class' | 'is_latest' | 'delete_marker'>;
+const SUMMARY_COLUMNS = 'id, key, version_id, size, etag, last_modified, owner, storage_class, is_latest, delete_marker';
 interface UploadRow {
   upload_id: string; bucket: string; key: string; initiated: number; owner: string; storage_class: string;
   headers: string; user_metadata: string; checksum_algorithm: string | null; checksum_type: string | null; acl: string | null;
-  tags: string | null;
+  tags: string | null; object_lock: string | null;
 }
 interface PartRow {
   upload_id: string; part_number: number; blob: string; size: number; etag: string; last_modified: number; checksum: string | null;
@@ -108,36 +111,47 @@ export class SqliteMetadata implements Metadata {
       setBucketAcl: db.prepare('UPDATE buckets SET acl = ? WHERE name = ?'),
       setBucketCors: db.prepare('UPDATE buckets SET cors = ? WHERE name = ?'),
       setBucketConfigs: db.prepare('UPDATE buckets SET configs = ? WHERE name = ?'),
-      setObjectAcl: db.prepare('UPDATE objects SET acl = ? WHERE bucket = ? AND key = ?'),
-      setObjectTags: db.prepare('UPDATE objects SET tags = ? WHERE bucket = ? AND key = ?'),
+      setObjectAcl: db.prepare('UPDATE objects SET acl = ? WHERE id = ?'),
+      setObjectTags: db.prepare('UPDATE objects SET tags = ? WHERE id = ?'),
+      setObjectLock: db.prepare('UPDATE objects SET lock_mode = ?, lock_until = ?, legal_hold = ? WHERE id = ?'),
       bucket: db.prepare<[string], BucketRow>('SELECT * FROM buckets WHERE name = ?'),
       bucketsOf: db.prepare<[string], BucketRow>('SELECT * FROM buckets WHERE owner = ? ORDER BY name'),
       bucketHasObjects: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM objects WHERE bucket = ? LIMIT 1'),
       deleteBucket: db.prepare('DELETE FROM buckets WHERE name = ?'),
-      object: db.prepare<[string, string], ObjectRow>(`${SELECT_WITH_BODY} WHERE o.bucket = ? AND o.key = ?`),
-      head: db.prepare<[string, string], HeadRow>('SELECT * FROM objects WHERE bucket = ? AND key = ?'),
-      upsertObject: db.prepare<Record<string, string | number | null>, number>(`INSERT INTO objects (bucket, key, version_id, size, etag, last_modified, owner, storage_class,
-          headers, user_metadata, checksum, extents, acl, tags)
+      // The current version is its key's newest row: the first of objects_history.
+      object: db.prepare<[string, string], ObjectRow>(
+        `SELECT o.*, b.bytes AS inline FROM objects o INDEXED BY objects_history LEFT JOIN object_bodies b ON b.id = o.id
+          WHERE o.bucket = ? AND o.key = ? AND o.is_latest = 1 ORDER BY o.id DESC LIMIT 1`),
+      head: db.prepare<[string, string], HeadRow>(
+        'SELECT * FROM objects INDEXED BY objects_history WHERE bucket = ? AND key = ? AND is_latest = 1 ORDER BY id DESC LIMIT 1'),
+      version: db.prepare<[string, string, string], ObjectRow>(`${SELECT_WITH_BODY} WHERE o.bucket = ? AND o.key = ? AND o.version_id = ?`),
+      versionHead: db.prepare<[string, string, string], HeadRow>('SELECT * FROM objects WHERE bucket = ? AND key = ? AND version_id = ?'),
+      newestVersion: db.prepare<[string, string], { id: number }>(
+        'SELECT id FROM objects INDEXED BY objects_history WHERE bucket = ? AND key = ? ORDER BY id DESC LIMIT 1'),
+      setLatest: db.prepare('UPDATE objects SET is_latest = ? WHERE id = ?'),
+      insertObject: db.prepare<Record<string, string | number | null>, number>(`INSERT INTO objects (bucket, key, version_id, size, etag, last_modified, owner, storage_class,
+          headers, user_metadata, checksum, extents, acl, tags, is_latest, delete_marker, lock_mode, lock_until, legal_hold)
         VALUES (@bucket, @key, @version_id, @size, @etag, @last_modified, @owner, @storage_class,
-          @headers, @user_metadata, @checksum, @extents, @acl, @tags)
-        ON CONFLICT(bucket, key) DO UPDATE SET version_id = excluded.version_id, size = excluded.size,
-          etag = excluded.etag, last_modified = excluded.last_modified, owner = excluded.owner,
-          storage_class = excluded.storage_class, headers = excluded.headers, user_metadata = excluded.user_metadata,
-          checksum = excluded.checksum, extents = excluded.extents, acl = excluded.acl,
-          tags = excluded.tags, cold = NULL, restore = NULL, damaged = NULL
+          @headers, @user_metadata, @checksum, @extents, @acl, @tags, 1, @delete_marker, @lock_mode, @lock_until, @legal_hold)
         RETURNING id`).pluck(),
       putBody: db.prepare('INSERT INTO object_bodies (id, bytes) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET bytes = excluded.bytes'),
-      dropBody: db.prepare('DELETE FROM object_bodies WHERE id = ?'),
-      deleteObject: db.prepare('DELETE FROM objects WHERE bucket = ? AND key = ?'),
+      deleteRow: db.prepare('DELETE FROM objects WHERE id = ?'),
       objectsAfter: db.prepare<[string, string, string, number], ObjectRow>(
-        `${SELECT_WITH_BODY} WHERE o.bucket > ? OR (o.bucket = ? AND o.key > ?) ORDER BY o.bucket, o.key LIMIT ?`),
-      markDamaged: db.prepare('UPDATE objects SET damaged = ? WHERE bucket = ? AND key = ? AND etag = ? AND last_modified = ?'),
+        `${SELECT_WITH_BODY} WHERE o.is_latest = 1 AND o.delete_marker = 0 AND (o.bucket > ? OR (o.bucket = ? AND o.key > ?)) ORDER BY o.bucket, o.key LIMIT ?`),
+      markDamaged: db.prepare('UPDATE objects SET damaged = ? WHERE bucket = ? AND key = ? AND version_id = ? AND etag = ? AND last_modified = ?'),
+      // Forced onto the index of listed keys: a page never reads older versions or delete markers.
       scanAfter: db.prepare<[string, string], SummaryRow>(
-        'SELECT key, version_id, size, etag, last_modified, owner, storage_class FROM objects WHERE bucket = ? AND key > ? ORDER BY key'),
+        `SELECT ${SUMMARY_COLUMNS} FROM objects INDEXED BY objects_listed WHERE bucket = ? AND key > ? AND is_latest = 1 AND delete_marker = 0 ORDER BY key`),
       scanFrom: db.prepare<[string, string], SummaryRow>(
-        'SELECT key, version_id, size, etag, last_modified, owner, storage_class FROM objects WHERE bucket = ? AND key >= ? ORDER BY key'),
+        `SELECT ${SUMMARY_COLUMNS} FROM objects INDEXED BY objects_listed WHERE bucket = ? AND key >= ? AND is_latest = 1 AND delete_marker = 0 ORDER BY key`),
+      versionsAfter: db.prepare<[string, string], SummaryRow>(
+        `SELECT ${SUMMARY_COLUMNS} FROM objects INDEXED BY objects_history WHERE bucket = ? AND key > ? ORDER BY key, id DESC`),
+      versionsFrom: db.prepare<[string, string], SummaryRow>(
+        `SELECT ${SUMMARY_COLUMNS} FROM objects INDEXED BY objects_history WHERE bucket = ? AND key >= ? ORDER BY key, id DESC`),
+      versionsOfKeyBelow: db.prepare<[string, string, number], SummaryRow>(
+        `SELECT ${SUMMARY_COLUMNS} FROM objects INDEXED BY objects_history WHERE bucket = ? AND key = ? AND id < ? ORDER BY id DESC`),
       insertUpload: db.prepare(`INSERT INTO uploads (upload_id, bucket, key, initiated, owner, storage_class, headers,
-          user_metadata, checksum_algorithm, checksum_type, acl, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+          user_metadata, checksum_algorithm, checksum_type, acl, tags, object_lock) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       upload: db.prepare<[string], UploadRow>('SELECT * FROM uploads WHERE upload_id = ?'),
       deleteUpload: db.prepare('DELETE FROM uploads WHERE upload_id = ?'),
       uploadsOfBucket: db.prepare<[string], { upload_id: string }>('SELECT upload_id FROM uploads WHERE bucket = ?'),
@@ -159,7 +173,7 @@ export class SqliteMetadata implements Metadata {
       forgetBlob: db.prepare('DELETE FROM blobs WHERE id = ? AND dead > 0'),
       blob: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM blobs WHERE id = ?'),
     };
-    this.lifecycle = new SqliteLifecycle(db, this.writes);
+    this.lifecycle = new SqliteLifecycle(db, this.writes, (bucket, target) => this.deleteTargets(bucket, [target], false)[0]!);
   }
 
   private migrate(): void {
@@ -171,7 +185,11 @@ export class SqliteMetadata implements Metadata {
         version = 1;
       }
       // A number may be unused on a branch (assigned to work merged elsewhere).
-      for (let next = version + 1; next <= SCHEMA_VERSION; next++) this.db.exec(MIGRATIONS[next]!);
+      for (let next = version + 1; next <= SCHEMA_VERSION; next++) {
+        const step = MIGRATIONS[next]!;
+        if (typeof step === 'string') this.db.exec(step);
+        else step(this.db);
+      }
       this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     }).immediate();
   }
@@ -294,16 +312,47 @@ export class SqliteMetadata implements Metadata {
     });
   }
 
-  async putObjectAcl(bucket: BucketName, key: ObjectKey, acl: Acl): Promise<void> {
-    await this.writes.run(() => {
-      if (this.q.setObjectAcl.run(JSON.stringify(acl), bucket, key).changes === 0) throw new S3Error('NoSuchKey', undefined, { Key: key });
+  async putObjectAcl(bucket: BucketName, key: ObjectKey, acl: Acl, versionId?: VersionId): Promise<VersionId> {
+    return this.writes.run(() => {
+      const row = this.addressed(bucket, key, versionId);
+      this.q.setObjectAcl.run(JSON.stringify(acl), row.id);
+      return row.version_id;
     });
   }
 
-  async putObjectTags(bucket: BucketName, key: ObjectKey, tags: readonly TagPair[]): Promise<void> {
-    await this.writes.run(() => {
-      if (this.q.setObjectTags.run(tagsJson(tags), bucket, key).changes === 0) throw new S3Error('NoSuchKey', undefined, { Key: key });
+  async putObjectTags(bucket: BucketName, key: ObjectKey, tags: readonly TagPair[], versionId?: VersionId): Promise<VersionId> {
+    return this.writes.run(() => {
+      const row = this.addressed(bucket, key, versionId);
+      this.q.setObjectTags.run(tagsJson(tags), row.id);
+      return row.version_id;
     });
+  }
+
+  async putObjectLock(bucket: BucketName, key: ObjectKey, versionId: VersionId | undefined, change: LockChange): Promise<VersionId> {
+    return this.writes.run(() => {
+      const row = this.addressed(bucket, key, versionId);
+      const current = lockOf(row);
+      const refused = lockChangeRefused(current, change, Date.now());
+      if (refused) throw refused;
+      const retention = change.retention === undefined ? current.retention : change.retention ?? undefined;
+      const legalHold = change.legalHold ?? current.legalHold ?? false;
+      this.q.setObjectLock.run(retention?.mode ?? null, retention?.retainUntil.getTime() ?? null, legalHold ? 1 : 0, row.id);
+      return row.version_id;
+    });
+  }
+
+  /**
+   * The version a sub-resource request addresses, inside its transaction: NoSuchKey or
+   * NoSuchVersion when absent, MethodNotAllowed for a delete marker, as S3 answers.
+   */
+  private addressed(bucket: BucketName, key: ObjectKey, versionId: VersionId | undefined): HeadRow {
+    const row = versionId === undefined ? this.q.head.get(bucket, key) : this.q.versionHead.get(bucket, key, versionId);
+    if (!row || (versionId === undefined && row.delete_marker)) {
+      if (versionId !== undefined) throw new S3Error('NoSuchVersion', undefined, { Key: key, VersionId: versionId });
+      throw new S3Error('NoSuchKey', undefined, { Key: key });
+    }
+    if (row.delete_marker) throw new S3Error('MethodNotAllowed', undefined, { Method: 'PUT', ResourceType: 'DeleteMarker' }, { 'x-amz-delete-marker': 'true' });
+    return row;
   }
 
   async deleteBucket(name: BucketName): Promise<void> {
@@ -317,19 +366,19 @@ export class SqliteMetadata implements Metadata {
     });
   }
 
-  async getObject(bucket: BucketName, key: ObjectKey): Promise<ObjectRecord | undefined> {
+  async getObject(bucket: BucketName, key: ObjectKey, versionId?: VersionId): Promise<ObjectRecord | undefined> {
     if (!this.checkedThisTurn) this.revalidateCaches();
-    return readThrough(this.objectCache, objectId(bucket, key), () => {
-      const row = this.q.object.get(bucket, key);
+    return readThrough(this.objectCache, objectId(bucket, key, versionId), () => {
+      const row = versionId === undefined ? this.q.object.get(bucket, key) : this.q.version.get(bucket, key, versionId);
       return row && toRecord(row);
     });
   }
 
-  async headObject(bucket: BucketName, key: ObjectKey): Promise<ObjectHead | undefined> {
+  async headObject(bucket: BucketName, key: ObjectKey, versionId?: VersionId): Promise<ObjectHead | undefined> {
     if (!this.checkedThisTurn) this.revalidateCaches();
-    const id = objectId(bucket, key);
+    const id = objectId(bucket, key, versionId);
     return this.objectCache.get(id) ?? readThrough(this.headCache, id, () => {
-      const row = this.q.head.get(bucket, key);
+      const row = versionId === undefined ? this.q.head.get(bucket, key) : this.q.versionHead.get(bucket, key, versionId);
       return row && toHead(row);
     });
   }
@@ -339,34 +388,70 @@ export class SqliteMetadata implements Metadata {
   }
 
   async markDamaged(r: ObjectRecord, reason: string): Promise<boolean> {
-    return this.writes.run(() => this.q.markDamaged.run(reason, r.bucket, r.key, r.etag, r.lastModified.getTime()).changes > 0);
+    return this.writes.run(() => this.q.markDamaged.run(reason, r.bucket, r.key, r.versionId, r.etag, r.lastModified.getTime()).changes > 0);
   }
 
-  async putObject(r: ObjectRecord, condition?: WriteCondition): Promise<void> {
-    await this.writes.run(() => {
-      if (!this.q.bucket.get(r.bucket)) throw new S3Error('NoSuchBucket', undefined, { BucketName: r.bucket });
-      const current = this.q.head.get(r.bucket, r.key);
-      checkCondition(current, condition, r.key);
-      if (current) this.killBlobsOf(current);
+  async putObject(r: ObjectRecord, condition?: WriteCondition): Promise<VersionId> {
+    return this.writes.run(() => {
       if (r.data.kind === 'blobs') for (const e of r.data.extents) this.q.insertBlob.run(e.blob);
-      this.writeObject(r, current);
+      return this.commitVersion(r, condition).versionId;
     });
   }
 
-  /** Writes the object row over `replaced` (if any), keeping the bucket's totals in step. */
-  private writeObject(r: ObjectRecord, replaced: HeadRow | undefined): void {
-    this.q.adjustStats.run(replaced ? 0 : 1, r.size - (replaced?.size ?? 0), r.bucket);
-    const id = this.q.upsertObject.get({
-        bucket: r.bucket, key: r.key, version_id: r.versionId, size: r.size, etag: r.etag,
-        last_modified: r.lastModified.getTime(), owner: r.owner, storage_class: r.storageClass,
-        headers: JSON.stringify(r.headers), user_metadata: JSON.stringify(r.userMetadata),
-        checksum: r.checksum ? JSON.stringify(r.checksum) : null,
-        extents: r.data.kind === 'blobs' ? JSON.stringify(r.data.extents) : null,
-        acl: JSON.stringify(r.acl), tags: tagsJson(r.tags),
+  /**
+   * Makes `r` its key's current version under the bucket's versioning (version-rules.ts):
+   * checks the condition against the current version, releases the `null` version it
+   * replaces (unless locked), and keeps the bucket's totals in step. Returns the record as stored.
+   */
+  private commitVersion(r: ObjectRecord, condition: WriteCondition | undefined): ObjectRecord {
+    const bucket = this.q.bucket.get(r.bucket);
+    if (!bucket) throw new S3Error('NoSuchBucket', undefined, { BucketName: r.bucket });
+    let current = this.q.head.get(r.bucket, r.key);
+    checkCondition(current && !current.delete_marker ? current : undefined, condition, r.key);
+    const plan = planWrite(versioningOf({ configs: configsOf(bucket.configs) }));
+    if (plan.replacesNull) {
+      const replaced = current?.version_id === NULL_VERSION ? current : this.q.versionHead.get(r.bucket, r.key, NULL_VERSION);
+      if (replaced) {
+        const blocked = removalBlocked(lockOf(replaced), Date.now(), false);
+        if (blocked) throw blocked;
+        this.removeRow(replaced);
+        // Removing the current version made the next one current; that one goes below the new version.
+        current = this.q.head.get(r.bucket, r.key);
+      }
+    }
+    if (current) this.q.setLatest.run(0, current.id);
+    const stored: ObjectRecord = { ...r, versionId: plan.versionId };
+    this.insertVersion(stored);
+    return stored;
+  }
+
+  /** Inserts a version as its key's latest, with its inline body, and counts it in the bucket's totals. */
+  private insertVersion(r: ObjectRecord): void {
+    if (!r.deleteMarker) this.q.adjustStats.run(1, r.size, r.bucket);
+    const id = this.q.insertObject.get({
+      bucket: r.bucket, key: r.key, version_id: r.versionId, size: r.size, etag: r.etag,
+      last_modified: r.lastModified.getTime(), owner: r.owner, storage_class: r.storageClass,
+      headers: JSON.stringify(r.headers), user_metadata: JSON.stringify(r.userMetadata),
+      checksum: r.checksum ? JSON.stringify(r.checksum) : null,
+      extents: r.data.kind === 'blobs' ? JSON.stringify(r.data.extents) : null,
+      acl: JSON.stringify(r.acl), tags: tagsJson(r.tags), delete_marker: r.deleteMarker ? 1 : 0,
+      lock_mode: r.retention?.mode ?? null, lock_until: r.retention?.retainUntil.getTime() ?? null, legal_hold: r.legalHold ? 1 : 0,
     })!;
-    // An overwrite keeps the row (and its id): the body it had goes unless replaced.
-    if (r.data.kind === 'inline') this.q.putBody.run(id, r.data.bytes);
-    else if (replaced) this.q.dropBody.run(id);
+    if (r.data.kind === 'inline' && !r.deleteMarker) this.q.putBody.run(id, r.data.bytes);
+  }
+
+  /**
+   * Removes one version row: its blobs are queued for deletion, its body goes with it
+   * (trigger), and when it was current the newest remaining version becomes current.
+   */
+  private removeRow(row: HeadRow): void {
+    this.killBlobsOf(row);
+    this.q.deleteRow.run(row.id);
+    if (!row.delete_marker) this.q.adjustStats.run(-1, -row.size, row.bucket);
+    if (row.is_latest) {
+      const next = this.q.newestVersion.get(row.bucket, row.key);
+      if (next) this.q.setLatest.run(1, next.id);
+    }
   }
 
   /** Removes an upload and its parts; part blobs not in `keep` are queued for deletion. */
@@ -378,12 +463,57 @@ export class SqliteMetadata implements Metadata {
 
   async deleteObject(bucket: BucketName, key: ObjectKey): Promise<boolean> {
     return this.writes.run(() => {
-      const current = this.q.head.get(bucket, key);
-      if (!current) return false;
-      this.killBlobsOf(current);
-      this.q.deleteObject.run(bucket, key);
-      this.q.adjustStats.run(-1, -current.size, bucket);
-      return true;
+      const existed = this.q.head.get(bucket, key);
+      const [outcome] = this.deleteTargets(bucket, [{ key }], false);
+      if (outcome!.error) throw outcome!.error;
+      return existed !== undefined && !existed.delete_marker;
+    });
+  }
+
+  async deleteObjects(bucket: BucketName, targets: readonly DeleteTarget[], options: { bypassGovernance?: boolean } = {}): Promise<DeleteOutcome[]> {
+    return this.writes.run(() => this.deleteTargets(bucket, targets, options.bypassGovernance ?? false));
+  }
+
+  private deleteTargets(bucket: BucketName, targets: readonly DeleteTarget[], bypass: boolean): DeleteOutcome[] {
+    const row = this.q.bucket.get(bucket);
+    if (!row) throw new S3Error('NoSuchBucket', undefined, { BucketName: bucket });
+    const status = versioningOf({ configs: configsOf(row.configs) });
+    const now = Date.now();
+    return targets.map((t) => {
+      const requested = t.versionId !== undefined ? { requestedVersionId: t.versionId } : {};
+      try {
+        if (t.versionId !== undefined) {
+          const version = this.q.versionHead.get(bucket, t.key, t.versionId);
+          // Deleting a version that is not there succeeds and changes nothing, as in S3.
+          if (!version) return { key: t.key, ...requested, versionId: t.versionId, deleteMarker: false };
+          const blocked = version.delete_marker ? undefined : removalBlocked(lockOf(version), now, bypass);
+          if (blocked) throw blocked;
+          this.removeRow(version);
+          return { key: t.key, ...requested, versionId: t.versionId, deleteMarker: version.delete_marker === 1 };
+        }
+        const plan = planDelete(status);
+        const nullVersion = this.q.versionHead.get(bucket, t.key, NULL_VERSION);
+        if (plan.kind === 'remove-null') {
+          if (nullVersion) {
+            const blocked = removalBlocked(lockOf(nullVersion), now, bypass);
+            if (blocked) throw blocked;
+            this.removeRow(nullVersion);
+          }
+          return { key: t.key, deleteMarker: false };
+        }
+        if (plan.replacesNull && nullVersion) {
+          const blocked = nullVersion.delete_marker ? undefined : removalBlocked(lockOf(nullVersion), now, bypass);
+          if (blocked) throw blocked;
+          this.removeRow(nullVersion);
+        }
+        const current = this.q.head.get(bucket, t.key);
+        if (current) this.q.setLatest.run(0, current.id);
+        this.insertVersion(deleteMarker(bucket, t.key, plan.versionId, row.owner, now));
+        return { key: t.key, versionId: plan.versionId, deleteMarker: true };
+      } catch (err) {
+        if (!(err instanceof S3Error)) throw err;
+        return { key: t.key, ...requested, deleteMarker: false, error: err };
+      }
     });
   }
 
@@ -400,12 +530,42 @@ export class SqliteMetadata implements Metadata {
     return { objects: page.entries, commonPrefixes: page.commonPrefixes, isTruncated: page.isTruncated, ...(page.last !== undefined ? { last: page.last } : {}) };
   }
 
+  async listObjectVersions(bucket: BucketName, query: VersionListQuery): Promise<VersionPage> {
+    const stats = this.stats;
+    const q = this.q;
+    // Within the marker's own key, only versions older than the version-id marker remain.
+    const markerRow = query.versionIdMarker !== '' && query.keyMarker !== ''
+      ? q.versionHead.get(bucket, query.keyMarker, query.versionIdMarker) : undefined;
+    function* scan(from: string, inclusive: boolean): Iterable<ObjectSummary & { id: number }> {
+      if (!inclusive && markerRow && from === query.keyMarker) {
+        for (const row of q.versionsOfKeyBelow.iterate(bucket, from, markerRow.id)) {
+          stats.rowsScanned++;
+          yield { ...toSummary(row), id: row.id };
+        }
+      }
+      for (const row of (inclusive ? q.versionsFrom : q.versionsAfter).iterate(bucket, from)) {
+        stats.rowsScanned++;
+        yield { ...toSummary(row), id: row.id };
+      }
+    }
+    const page = await listPage(scan, { prefix: query.prefix, delimiter: query.delimiter, after: query.keyMarker, maxKeys: query.maxKeys });
+    const lastEntry = page.entries.at(-1);
+    const endsOnVersion = lastEntry !== undefined && lastEntry.key === page.last;
+    return {
+      versions: page.entries.map(({ id: _id, ...summary }) => summary),
+      commonPrefixes: page.commonPrefixes,
+      isTruncated: page.isTruncated,
+      ...(page.isTruncated && page.last !== undefined ? { nextKeyMarker: page.last } : {}),
+      ...(page.isTruncated && endsOnVersion ? { nextVersionIdMarker: lastEntry.versionId } : {}),
+    };
+  }
+
   async createUpload(u: Upload): Promise<void> {
     await this.writes.run(() => {
       if (!this.q.bucket.get(u.bucket)) throw new S3Error('NoSuchBucket', undefined, { BucketName: u.bucket });
       this.q.insertUpload.run(u.uploadId, u.bucket, u.key, u.initiated.getTime(), u.owner, u.storageClass,
         JSON.stringify(u.headers), JSON.stringify(u.userMetadata), u.checksumAlgorithm ?? null, u.checksumType ?? null,
-        JSON.stringify(u.acl), tagsJson(u.tags));
+        JSON.stringify(u.acl), tagsJson(u.tags), uploadLockJson(u));
     });
   }
 
@@ -433,14 +593,10 @@ export class SqliteMetadata implements Metadata {
       const row = this.q.upload.get(uploadId);
       if (!row) throw new S3Error('NoSuchUpload', undefined, { UploadId: uploadId });
       const record = assemble(toUpload(row), this.q.allParts.all(uploadId).map(toPart));
-      if (!this.q.bucket.get(record.bucket)) throw new S3Error('NoSuchBucket', undefined, { BucketName: record.bucket });
       const used = new Set(record.data.kind === 'blobs' ? record.data.extents.map((e) => e.blob) : []);
-      const current = this.q.head.get(record.bucket, record.key);
-      checkCondition(current, condition, record.key);
-      if (current) this.killBlobsOf(current);
+      const stored = this.commitVersion(record, condition);
       this.dropUpload(uploadId, used);
-      this.writeObject(record, current);
-      return record;
+      return stored;
     });
   }
 
@@ -504,9 +660,40 @@ const OBJECT_CACHE_BYTES = 64 * 1024 * 1024;
 /** What a record's fields cost besides its inline body, roughly. */
 const OBJECT_RECORD_OVERHEAD = 1024;
 
-/** Bucket names cannot hold a slash, so `bucket/key` names one object. */
-function objectId(bucket: BucketName, key: ObjectKey): string {
-  return `${bucket}/${key}`;
+/** Bucket names cannot hold a slash, so `bucket/key` names a current object; a NUL (never in a key) adds a version. */
+function objectId(bucket: BucketName, key: ObjectKey, versionId: VersionId | undefined): string {
+  return versionId === undefined ? `${bucket}/${key}` : `${bucket}/${key}\0${versionId}`;
+}
+
+/** A delete marker as a version record: no bytes, no ETag, owned by the bucket owner. */
+function deleteMarker(bucket: BucketName, key: ObjectKey, versionId: VersionId, owner: AccountId, now: number): ObjectRecord {
+  return {
+    bucket, key, versionId, size: 0, etag: '', lastModified: new Date(now), owner, storageClass: 'STANDARD',
+    headers: { contentType: '' }, userMetadata: {}, acl: { owner, grants: [] }, tags: [],
+    data: { kind: 'inline', bytes: Buffer.alloc(0) }, deleteMarker: true,
+  };
+}
+
+function lockOf(row: HeadRow): LockState {
+  return {
+    ...(row.lock_mode !== null && row.lock_until !== null
+      ? { retention: { mode: row.lock_mode as RetentionMode, retainUntil: new Date(row.lock_until) } } : {}),
+    legalHold: row.legal_hold === 1,
+  };
+}
+
+/** An upload's Object Lock settings as stored (JSON; NULL when it has none). */
+function uploadLockJson(u: Upload): string | null {
+  if (u.retention === undefined && !u.legalHold) return null;
+  return JSON.stringify({ ...(u.retention ? { mode: u.retention.mode, until: u.retention.retainUntil.getTime() } : {}), legalHold: u.legalHold ?? false });
+}
+function uploadLockOf(json: string | null): { retention?: Retention; legalHold?: boolean } {
+  if (json === null) return {};
+  const lock = JSON.parse(json) as { mode?: RetentionMode; until?: number; legalHold: boolean };
+  return {
+    ...(lock.mode !== undefined && lock.until !== undefined ? { retention: { mode: lock.mode, retainUntil: new Date(lock.until) } } : {}),
+    ...(lock.legalHold ? { legalHold: true } : {}),
+  };
 }
 
 /** What `read` gives, kept in `cache` under `id` (an absent object is not kept). */
@@ -566,6 +753,7 @@ function toUpload(r: UploadRow): Upload {
     ...(r.checksum_type !== null ? { checksumType: r.checksum_type as 'FULL_OBJECT' | 'COMPOSITE' } : {}),
     acl: aclOf(r.acl, r.owner),
     tags: tagsOf(r.tags),
+    ...uploadLockOf(r.object_lock),
   };
 }
 function toPart(r: PartRow): Part {
@@ -593,11 +781,11 @@ function configsOf(json: string | null): Partial<Record<BucketConfigKind, string
 function toSummary(r: SummaryRow): ObjectSummary {
   return {
     key: r.key, versionId: r.version_id, size: r.size, etag: r.etag, lastModified: new Date(r.last_modified),
-    owner: r.owner, storageClass: r.storage_class,
+    owner: r.owner, storageClass: r.storage_class, isLatest: r.is_latest === 1, deleteMarker: r.delete_marker === 1,
   };
 }
 /** Every blob file an object row holds: its extents, its cold file, its restored copy. */
-export function blobsOf(row: HeadRow): BlobId[] {
+function blobsOf(row: HeadRow): BlobId[] {
   const ids = row.extents === null ? [] : (JSON.parse(row.extents) as BlobExtent[]).map((e) => e.blob);
   if (row.cold !== null) ids.push(row.cold);
   const copy = row.restore === null ? undefined : (JSON.parse(row.restore) as RestoreState).copy;
@@ -608,6 +796,7 @@ export function blobsOf(row: HeadRow): BlobId[] {
 export function toRecord(r: ObjectRow): ObjectRecord {
   const head = toHead(r);
   if (head.data.kind !== 'inline') return { ...head, data: head.data };
+  if (r.delete_marker) return { ...head, data: { kind: 'inline', bytes: Buffer.alloc(0) } };
   if (r.inline === null) throw new Error(`object ${r.bucket}/${r.key} has lost its inline body`);
   return { ...head, data: { kind: 'inline', bytes: r.inline } };
 }
@@ -633,5 +822,7 @@ export function toHead(r: HeadRow): ObjectHead {
     ...(r.cold !== null ? { cold: r.cold } : {}),
     ...(restore ? { restore } : {}),
     ...(r.damaged !== null ? { damaged: r.damaged } : {}),
+    ...(r.delete_marker ? { deleteMarker: true } : {}),
+    ...lockOf(r),
   };
 }

@@ -1,5 +1,7 @@
+import type Database from 'better-sqlite3';
+
 /** The newest schema; MIGRATIONS[n] brings a database from version n-1 to n. */
-export const SCHEMA_VERSION = 10;
+export const SCHEMA_VERSION = 11;
 
 /**
  * The embedded metadata schema as first created (version 1); later versions
@@ -77,11 +79,14 @@ CREATE TABLE IF NOT EXISTS blobs (
 CREATE INDEX IF NOT EXISTS blobs_dead ON blobs(dead) WHERE dead = 1;
 `;
 
+/** A step is SQL, or code for a step SQL cannot say alone (rebuilding a table whatever columns it has). */
+export type Migration = string | ((db: Database.Database) => void);
+
 /**
  * Steps from each older schema version, applied in order inside one transaction.
  * Numbers are handed out per feature branch, so a branch may skip one.
  */
-export const MIGRATIONS: Readonly<Record<number, string>> = {
+export const MIGRATIONS: Readonly<Record<number, Migration>> = {
   // ACLs: NULL means the private default (the owner has FULL_CONTROL).
   2: `
 ALTER TABLE buckets ADD COLUMN acl TEXT;
@@ -150,4 +155,44 @@ END;
   10: `
 ALTER TABLE buckets ADD COLUMN configs TEXT;
 `,
+  // Versioning: one row per version. UNIQUE (bucket, key) must go, which SQLite can only do
+  // by rebuilding the table; every existing row becomes its key's current 'null' version.
+  11: versionedObjects,
 };
+
+/** Indexes, trigger and new columns of the versioned objects table (schema 11). */
+const VERSIONED_OBJECTS = `
+ALTER TABLE objects ADD COLUMN is_latest INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE objects ADD COLUMN delete_marker INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE objects ADD COLUMN lock_mode TEXT;
+ALTER TABLE objects ADD COLUMN lock_until INTEGER;
+ALTER TABLE objects ADD COLUMN legal_hold INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE uploads ADD COLUMN object_lock TEXT;
+-- A version by its id; ListObjects' keys (current, not delete markers), so a page never
+-- walks older versions or deleted keys; and a key's versions newest first (row ids only
+-- grow), so ListObjectVersions is one index walk and a key's current version its first row.
+CREATE UNIQUE INDEX objects_version ON objects(bucket, key, version_id);
+CREATE INDEX objects_listed ON objects(bucket, key) WHERE is_latest = 1 AND delete_marker = 0;
+CREATE INDEX objects_history ON objects(bucket, key, id DESC);
+CREATE INDEX objects_restores ON objects(bucket, key) WHERE restore IS NOT NULL;
+CREATE INDEX objects_to_archive ON objects(bucket, key) WHERE cold IS NULL AND storage_class IN ('GLACIER', 'DEEP_ARCHIVE');
+CREATE TRIGGER objects_body_follows AFTER DELETE ON objects BEGIN
+  DELETE FROM object_bodies WHERE id = old.id;
+END;
+`;
+
+function versionedObjects(db: Database.Database): void {
+  const columns = (db.prepare('PRAGMA table_info(objects)').all() as { name: string; type: string; notnull: number; dflt_value: string | null; pk: number }[]);
+  const definitions = columns.map((c) => c.pk === 1
+    ? `${c.name} INTEGER PRIMARY KEY`
+    : `${c.name} ${c.type}${c.notnull ? ' NOT NULL' : ''}${c.dflt_value !== null ? ` DEFAULT ${c.dflt_value}` : ''}`);
+  const names = columns.map((c) => c.name).join(', ');
+  // Row ids are kept: object_bodies rows are keyed by them.
+  db.exec(`
+CREATE TABLE objects_versioned (${definitions.join(', ')});
+INSERT INTO objects_versioned (${names}) SELECT ${names} FROM objects;
+DROP TRIGGER IF EXISTS objects_body_follows;
+DROP TABLE objects;
+ALTER TABLE objects_versioned RENAME TO objects;
+${VERSIONED_OBJECTS}`);
+}
