@@ -136,6 +136,8 @@ export function plan(options: CairnOptions): Plan {
 export function environmentOf(flags: Readonly<Record<string, unknown>>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(flags)) {
+    // An empty list is the default; a list of names is comma-separated, as CAIRN_BUCKETS=a,b.
+    if (Array.isArray(value) && value.length === 0) continue;
     const name = envName(key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`));
     env[name] = Array.isArray(value) && value.every((v) => typeof v === 'string') ? value.join(',')
       : typeof value === 'object' ? JSON.stringify(value) : String(value);
