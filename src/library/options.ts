@@ -33,6 +33,8 @@ export interface CairnOptions {
   readonly memoryLimit?: number;
   /** Region the endpoint answers for; default us-east-1. */
   readonly region?: string;
+  /** Domains for virtual-hosted-style requests (`<bucket>.<domain>`); path-style always works. */
+  readonly domain?: readonly string[];
   /** Buckets the root account owns from the start. */
   readonly buckets?: readonly string[];
   /** The root account's key; default: generated (see `Cairn.credentials`). */
@@ -60,7 +62,7 @@ export interface CairnAccount {
 }
 
 const OPTION_NAMES: ReadonlySet<string> = new Set([
-  'port', 'address', 'data', 'memoryLimit', 'region', 'buckets', 'credentials', 'accounts',
+  'port', 'address', 'data', 'memoryLimit', 'region', 'domain', 'buckets', 'credentials', 'accounts',
   'lifecycleDaySeconds', 'lifecycleInterval', 'maxObjectSize', 'logLevel', 'mode',
 ]);
 
@@ -104,6 +106,7 @@ export function plan(options: CairnOptions): Plan {
     memory: options.data === undefined,
     memoryLimit: options.memoryLimit,
     region: options.region,
+    domain: options.domain,
     buckets: options.buckets,
     rootAccessKey: credentials.accessKeyId,
     rootSecretKey: credentials.secretAccessKey,
