@@ -7,8 +7,6 @@
  *   // s3.endpoint, s3.credentials, s3.region
  *   await s3.stop();
  */
-import { startChild } from './library/child.js';
-import { startInProcess } from './library/in-process.js';
 import { plan, type CairnAccount, type CairnCredentials, type CairnOptions } from './library/options.js';
 
 export type { CairnAccount, CairnAccountOptions, CairnCredentials, CairnOptions } from './library/options.js';
@@ -36,7 +34,10 @@ export interface Cairn {
 /** Starts Cairn and resolves once it answers requests. Rejects with a TypeError naming a bad option. */
 export async function startCairn(options: CairnOptions = {}): Promise<Cairn> {
   const p = plan(options);
-  const started = options.mode === 'child' ? await startChild(p) : await startInProcess(p);
+  // Loaded when used: a child's parent never loads the server's modules, nor an in-process start the child's.
+  const started = options.mode === 'child'
+    ? await (await import('./library/child.js')).startChild(p)
+    : await (await import('./library/in-process.js')).startInProcess(p);
   const host = p.config.address.includes(':') ? `[${p.config.address}]` : p.config.address;
   let stopping: Promise<void> | undefined;
   return {
