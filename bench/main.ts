@@ -306,7 +306,7 @@ interface StartupTimes {
 async function startupTable(): Promise<void> {
   const run = promisify(execFile);
   const probe = join(HERE, 'startup-probe.js');
-  console.log('Library startup (ms, median of ' + STARTUP_RUNS + ' fresh processes): import, startCairn(), first answered request (ListObjectsV2), total');
+  console.log('Library startup (ms, median of ' + STARTUP_RUNS + ' fresh processes): import of the entry point, startCairn() (which loads the server\'s modules), first answered request (ListObjectsV2), total');
   console.log('way'.padEnd(22) + 'import'.padStart(9) + 'start'.padStart(9) + 'first req'.padStart(11) + 'total'.padStart(9) + '   range of totals');
   for (const [mode, store] of [['in-process', 'memory'], ['in-process', 'folder'], ['child', 'memory']] as const) {
     const runs: StartupTimes[] = [];

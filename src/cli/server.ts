@@ -127,13 +127,17 @@ export interface StartedServer {
   reloadTls(): void;
 }
 
-/** Starts Cairn in this process (no cluster), as `cairn server --workers 1` and the library do. */
-export async function startServer(config: ServerConfig, logger: Logger): Promise<StartedServer> {
+/**
+ * Starts Cairn in this process (no cluster), as `cairn server --workers 1` and the library do.
+ * `embedded`: the process is another program's (the library's in-process mode), so its
+ * process metrics (GC, event loop, memory) are not Cairn's to report.
+ */
+export async function startServer(config: ServerConfig, logger: Logger, embedded = false): Promise<StartedServer> {
   const startedAt = Date.now();
   const { store, root } = await prepare(config, logger, startedAt);
   let serving: Awaited<ReturnType<typeof serve>>;
   try {
-    serving = await serve(config, logger, store);
+    serving = await serve(config, logger, store, !embedded);
   } catch (err) {
     await store.close();
     throw err;
@@ -168,8 +172,10 @@ interface Serving {
 }
 
 /** The S3 listeners of one process over an open store. */
-async function serve(config: ServerConfig, logger: Logger, store: EmbeddedStore): Promise<Serving & { metrics: ReturnType<typeof createMetrics> }> {
-  const metrics = createMetrics(store.metadata);
+async function serve(
+  config: ServerConfig, logger: Logger, store: EmbeddedStore, processMetrics = true,
+): Promise<Serving & { metrics: ReturnType<typeof createMetrics> }> {
+  const metrics = createMetrics(store.metadata, processMetrics);
   // Memory mode is one process: pins cover its readers, so freed bytes need no grace.
   const collector = new BlobCollector(store, config.memory ? 0 : config.gcGrace * 1000);
   collector.poke();

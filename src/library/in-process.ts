@@ -11,6 +11,6 @@ export interface Started {
 
 /** Runs Cairn inside this process: the same server `cairn server --workers 1` runs. */
 export async function startInProcess(plan: Plan): Promise<Started> {
-  const started = await startServer(plan.config, createLogger(plan.config.logLevel));
+  const started = await startServer(plan.config, createLogger(plan.config.logLevel), true);
   return { port: started.ports.http, pid: process.pid, stop: () => started.stop() };
 }

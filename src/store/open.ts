@@ -41,5 +41,10 @@ export function openMemoryStore(limit: number): EmbeddedStore {
   const metadata = new SqliteMetadata(MEMORY);
   const cold = new MemoryCold(budget);
   const blobs = new MemoryBlobs(budget, cold);
-  return { metadata, blobs, cold, ping: () => metadata.ping(), close: () => metadata.close() };
+  const close = async (): Promise<void> => {
+    await metadata.close();
+    blobs.clear();
+    cold.clear();
+  };
+  return { metadata, blobs, cold, ping: () => metadata.ping(), close };
 }

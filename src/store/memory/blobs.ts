@@ -88,6 +88,13 @@ export class MemoryBlobs implements Blobs {
   async *list(): AsyncIterable<{ id: BlobId; mtimeMs: number }> {
     for (const [id, held] of [...this.blobs]) yield { id, mtimeMs: held.createdAt };
   }
+
+  /** Lets go of every byte (the store closed), even while something still holds this object. */
+  clear(): void {
+    for (const held of [...this.blobs.values(), ...this.quarantined.values()]) this.budget.give(held.size);
+    this.blobs.clear();
+    this.quarantined.clear();
+  }
 }
 
 /** Resolves when `out` wants more, rejects if it closes first (a closed response never drains). */

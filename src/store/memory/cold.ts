@@ -32,4 +32,10 @@ export class MemoryCold implements ColdStore {
   async *list(): AsyncIterable<{ id: BlobId; mtimeMs: number }> {
     for (const [id, held] of [...this.entries]) yield { id, mtimeMs: held.createdAt };
   }
+
+  /** Lets go of every byte (the store closed). */
+  clear(): void {
+    for (const held of this.entries.values()) this.budget.give(held.size);
+    this.entries.clear();
+  }
 }
