@@ -28,6 +28,8 @@ npm run build --silent
 
 node --test --test-concurrency=1 dist/test/
 # The library as users' suites use it: the Vitest and Jest examples (Jest runs ES modules through vm modules).
+# The Vitest example is type-checked as a user's TypeScript project would check it (against dist/src/index.d.ts).
+npx tsc -p test/vitest
 npx vitest run --root test/vitest
 NODE_OPTIONS=--experimental-vm-modules npx jest --config test/jest/jest.config.mjs
 python3 -m pytest -q test/python --ignore=test/python/boto2
