@@ -81,8 +81,10 @@ function integer(min: number, max: number) {
 }
 
 function list(raw: Raw): readonly string[] {
-  if (Array.isArray(raw)) return raw.map((v) => text(v));
-  if (typeof raw === 'string') return raw.split(',').map((v) => v.trim()).filter((v) => v !== '');
+  const split = (v: string): string[] => v.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  // A repeated flag gives an array whose items may themselves be comma-separated.
+  if (Array.isArray(raw)) return raw.flatMap((v) => split(text(v)));
+  if (typeof raw === 'string') return split(raw);
   throw new ConfigError('expected a list of strings');
 }
 

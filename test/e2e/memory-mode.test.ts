@@ -144,13 +144,13 @@ test('memory mode from a config file, with accounts; flags win over the file', a
     memory: true, buckets: ['from-file'], 'memory-limit': 2 * MiB,
     accounts: [{ name: 'tester', email: 'tester@example.com', 'access-key': 'TESTERKEY', 'secret-key': 'tester-secret', buckets: ['tester-bucket'] }],
   }));
-  const server = await start(['--config', config, '--buckets', 'from-flag', '--root-access-key', ROOT_KEY.accessKeyId], cwd, {
+  const server = await start(['--config', config, '--buckets', 'from-flag,second-flag', '--buckets', 'third-flag', '--root-access-key', ROOT_KEY.accessKeyId], cwd, {
     CAIRN_ROOT_SECRET_KEY: ROOT_KEY.secretAccessKey,
   });
   const root = client(server.endpoint);
   const tester = client(server.endpoint, { accessKeyId: 'TESTERKEY', secretAccessKey: 'tester-secret' });
   try {
-    assert.deepEqual((await root.send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name), ['from-flag']);
+    assert.deepEqual((await root.send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name), ['from-flag', 'second-flag', 'third-flag']);
     assert.deepEqual((await tester.send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name), ['tester-bucket']);
     await rejectsWith(tester.send(new PutObjectCommand({ Bucket: 'tester-bucket', Key: 'big', Body: patternBytes(2 * MiB + 1) })), 'EntityTooLarge', 400);
     await tester.send(new PutObjectCommand({ Bucket: 'tester-bucket', Key: 'fits', Body: patternBytes(2 * MiB) }));
