@@ -10,14 +10,17 @@
  * A second table compares Cairn's default (a worker per core) with one worker
  * on the CPU-bound cells; BENCH_CORES=0 skips it. BENCH_ROUNDS (default 3) sets
  * how many times each cell is measured on both servers.
+ * First, the library's startup: import, startCairn() and the first answered
+ * request, in fresh processes, for each way of running it; BENCH_STARTUP=0 skips it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
 import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
@@ -39,6 +42,8 @@ const CORES = process.env.BENCH_CORES !== '0';
  * the rounds' ratios.
  */
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? '3'));
+/** Fresh processes per way of starting the library. */
+const STARTUP_RUNS = 5;
 
 type Op = 'PUT' | 'GET' | 'HEAD' | 'DELETE' | 'LIST';
 
@@ -290,7 +295,35 @@ function stop(servers: Server[], server: Server): void {
   rmSync(server.dir, { recursive: true, force: true });
 }
 
+interface StartupTimes {
+  readonly import: number;
+  readonly start: number;
+  readonly firstRequest: number;
+  readonly total: number;
+}
+
+/** The library from import to its first answered request, each way it runs: medians of fresh processes. */
+async function startupTable(): Promise<void> {
+  const run = promisify(execFile);
+  const probe = join(HERE, 'startup-probe.js');
+  console.log('Library startup (ms, median of ' + STARTUP_RUNS + ' fresh processes): import of the entry point, startCairn() (which loads the server\'s modules), first answered request (ListObjectsV2), total');
+  console.log('way'.padEnd(22) + 'import'.padStart(9) + 'start'.padStart(9) + 'first req'.padStart(11) + 'total'.padStart(9) + '   range of totals');
+  for (const [mode, store] of [['in-process', 'memory'], ['in-process', 'folder'], ['child', 'memory']] as const) {
+    const runs: StartupTimes[] = [];
+    for (let i = 0; i < STARTUP_RUNS; i++) {
+      const { stdout } = await run(process.execPath, [probe, mode, store], { env: process.env });
+      runs.push(JSON.parse(stdout) as StartupTimes);
+    }
+    const m = (by: (t: StartupTimes) => number): string => fmt(by(median(runs, by)), 0);
+    const totals = runs.map((r) => r.total);
+    console.log(`${mode}, ${store}`.padEnd(22) + m((t) => t.import) + m((t) => t.start) + m((t) => t.firstRequest).padStart(11) + m((t) => t.total)
+      + `   ${Math.min(...totals).toFixed(0)}–${Math.max(...totals).toFixed(0)}`);
+  }
+  console.log('');
+}
+
 async function main(): Promise<void> {
+  if (process.env.BENCH_STARTUP !== '0') await startupTable();
   const cairn = await startCairn();
   const started: Server[] = [cairn];
   try {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: unit and end-to-end (AWS SDK for JavaScript v3), then the
+# Runs every test: unit and end-to-end (AWS SDK for JavaScript v3), the Vitest
+# and Jest examples of the library, then the
 # Python client suites (boto3, AWS CLI; then boto 2 on Debian's own Python).
 # Installs what the tests need when missing.
 set -euo pipefail
@@ -28,6 +29,11 @@ fi
 npm run build --silent
 
 node --test --test-concurrency=1 dist/test/
+# The library as users' suites use it: the Vitest and Jest examples (Jest runs ES modules through vm modules).
+# The Vitest example is type-checked as a user's TypeScript project would check it (against dist/src/index.d.ts).
+npx tsc -p test/vitest
+npx vitest run --root test/vitest
+NODE_OPTIONS=--experimental-vm-modules npx jest --config test/jest/jest.config.mjs
 python3 -m pytest -q test/python --ignore=test/python/boto2
 # --rootdir keeps test/python/conftest.py (the server fixture) in reach whatever
 # pytest's version (from pytest 8, conftest lookup stops at the rootdir).

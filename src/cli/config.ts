@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { parseInitialAccounts, type InitialAccount } from './initial-accounts.js';
 
 /**
  * Every `cairn server` setting, in one typed schema. Each can come from the
@@ -35,12 +36,24 @@ export interface ServerConfig {
   readonly restoreStandardSeconds: number;
   readonly restoreBulkSeconds: number;
   readonly maxObjectSize: number;
+  /** Memory mode: metadata and bodies in memory, nothing on disk, all gone at stop; one process. */
+  readonly memory: boolean;
+  /** Memory mode's bound on bytes of object data held (InsufficientStorage beyond it). */
+  readonly memoryLimit: number;
+  /** Buckets the root account gets at start (those missing are created). */
+  readonly buckets: readonly string[];
+  /** The root account's key; undefined: the data folder's saved one, or a generated one. */
+  readonly rootAccessKey: string | undefined;
+  readonly rootSecretKey: string | undefined;
+  /** Further accounts, with a key and buckets each, made at start when missing. */
+  readonly accounts: readonly InitialAccount[];
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-type Raw = string | number | boolean | readonly string[];
+/** A value as a flag, the environment or the JSON file gives it; each parser checks its shape. */
+type Raw = unknown;
 
 interface Setting<K extends keyof ServerConfig> {
   readonly key: K;
@@ -68,8 +81,10 @@ function integer(min: number, max: number) {
 }
 
 function list(raw: Raw): readonly string[] {
-  if (Array.isArray(raw)) return raw.map((v) => text(v));
-  if (typeof raw === 'string') return raw.split(',').map((v) => v.trim()).filter((v) => v !== '');
+  const split = (v: string): string[] => v.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  // A repeated flag gives an array whose items may themselves be comma-separated.
+  if (Array.isArray(raw)) return raw.flatMap((v) => split(text(v)));
+  if (typeof raw === 'string') return split(raw);
   throw new ConfigError('expected a list of strings');
 }
 
@@ -85,6 +100,31 @@ function decimal(min: number, max: number) {
     const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : NaN;
     if (!Number.isFinite(n) || n < min || n > max) throw new ConfigError(`expected a number from ${min} to ${max}`);
     return n;
+  };
+}
+
+function flag(raw: Raw): boolean {
+  if (raw === true || raw === 'true' || raw === '1') return true;
+  if (raw === false || raw === 'false' || raw === '0') return false;
+  throw new ConfigError('expected true or false');
+}
+
+/** A JSON document: as the file gives it, or as text from a flag or the environment. */
+function json<T>(parse: (value: unknown) => T) {
+  return (raw: Raw): T => {
+    let value: unknown = raw;
+    if (typeof raw === 'string') {
+      try {
+        value = JSON.parse(raw);
+      } catch {
+        throw new ConfigError('expected JSON');
+      }
+    }
+    try {
+      return parse(value);
+    } catch (err) {
+      throw new ConfigError((err as Error).message);
+    }
   };
 }
 
@@ -116,6 +156,12 @@ const SETTINGS: readonly Setting<keyof ServerConfig>[] = [
   { key: 'restoreStandardSeconds', flag: 'restore-standard-seconds', value: '<s>', description: 'time a Standard restore takes, in seconds of a full day', fallback: () => 4 * 3600, parse: integer(0, 10 ** 9) },
   { key: 'restoreBulkSeconds', flag: 'restore-bulk-seconds', value: '<s>', description: 'time a Bulk restore takes, in seconds of a full day', fallback: () => 12 * 3600, parse: integer(0, 10 ** 9) },
   { key: 'maxObjectSize', flag: 'max-object-size', value: '<bytes>', description: 'largest object accepted, in bytes (a single PUT is further capped at 5 GiB, as in S3)', fallback: () => MAX_OBJECT_SIZE, parse: integer(1, MAX_OBJECT_SIZE) },
+  { key: 'memory', flag: 'memory', value: '', description: 'keep everything in memory: nothing is written to disk and all is gone at stop (one process; takes no --data)', fallback: () => false, parse: flag },
+  { key: 'memoryLimit', flag: 'memory-limit', value: '<bytes>', description: 'with --memory: most bytes of object data held (InsufficientStorage beyond; objects larger are EntityTooLarge)', fallback: () => 1024 ** 3, parse: integer(1, 2 ** 52) },
+  { key: 'buckets', flag: 'buckets', value: '<names>', description: 'buckets the root account gets at start; repeatable, or comma-separated', fallback: () => [], parse: list, repeatable: true },
+  { key: 'rootAccessKey', flag: 'root-access-key', value: '<id>', description: 'root account access key id (with --root-secret-key; unset: saved in the data folder, or generated)', fallback: () => undefined, parse: text },
+  { key: 'rootSecretKey', flag: 'root-secret-key', value: '<secret>', description: 'root account secret key (the environment keeps it out of the process list)', fallback: () => undefined, parse: text },
+  { key: 'accounts', flag: 'accounts', value: '<json>', description: 'accounts made at start: [{"name","email","access-key","secret-key","id"?,"buckets"?}]', fallback: () => [], parse: json(parseInitialAccounts) },
   { key: 'gcGrace', flag: 'gc-grace', value: '<s>', description: 'seconds a replaced or deleted blob is kept before its file is removed (readers in other workers may still stream it)', fallback: () => 60, parse: integer(0, 86400) },
 ];
 
@@ -130,7 +176,7 @@ export function serverOptions(): { flags: string; description: string; repeatabl
     ...SETTINGS.map((s) => {
       const fallback = s.fallback();
       const shown = Array.isArray(fallback) ? (fallback.length ? fallback.join(',') : 'none') : fallback ?? 'none';
-      return { flags: `--${s.flag} ${s.value}`, description: `${s.description} (env ${envName(s.flag)}; default ${String(shown)})`, repeatable: s.repeatable === true };
+      return { flags: s.value === '' ? `--${s.flag}` : `--${s.flag} ${s.value}`, description: `${s.description} (env ${envName(s.flag)}; default ${String(shown)})`, repeatable: s.repeatable === true };
     }),
   ];
 }
@@ -142,9 +188,12 @@ function camel(flag: string): string {
 /**
  * Resolves the configuration from flags (as commander parsed them), the
  * environment and the config file. Throws an Error naming the setting, its
- * source and what was expected when a value is bad.
+ * source (`named` says how to call a flag: the library names its options) and
+ * what was expected when a value is bad.
  */
-export function resolveServerConfig(flags: Record<string, Raw | undefined>, env: NodeJS.ProcessEnv): ServerConfig {
+export function resolveServerConfig(
+  flags: Record<string, Raw | undefined>, env: NodeJS.ProcessEnv, named: (flag: string) => string = (f) => `--${f}`,
+): ServerConfig {
   const configPath = (flags.config as string | undefined) ?? env[envName('config')];
   let file: Record<string, Raw> = {};
   if (configPath) {
@@ -159,9 +208,10 @@ export function resolveServerConfig(flags: Record<string, Raw | undefined>, env:
     if (unknown.length > 0) throw new Error(`config file ${configPath}: unknown setting ${unknown.join(', ')}`);
   }
   const config: Record<string, unknown> = {};
+  const given = new Set<keyof ServerConfig>();
   for (const s of SETTINGS) {
     const sources: [string, Raw | undefined][] = [
-      [`--${s.flag}`, flags[camel(s.flag)]],
+      [named(s.flag), flags[camel(s.flag)]],
       [envName(s.flag), env[envName(s.flag)]],
       [`${s.flag} in ${configPath}`, file[s.flag]],
     ];
@@ -170,6 +220,7 @@ export function resolveServerConfig(flags: Record<string, Raw | undefined>, env:
       config[s.key] = s.fallback();
       continue;
     }
+    given.add(s.key);
     try {
       config[s.key] = s.parse(found[1]!);
     } catch (err) {
@@ -178,6 +229,14 @@ export function resolveServerConfig(flags: Record<string, Raw | undefined>, env:
     }
   }
   const result = config as unknown as ServerConfig;
-  if ((result.tlsCert === undefined) !== (result.tlsKey === undefined)) throw new Error('--tls-cert and --tls-key go together');
-  return result;
+  if ((result.tlsCert === undefined) !== (result.tlsKey === undefined)) throw new Error(`${named('tls-cert')} and ${named('tls-key')} go together`);
+  if ((result.rootAccessKey === undefined) !== (result.rootSecretKey === undefined)) {
+    throw new Error(`${named('root-access-key')} and ${named('root-secret-key')} go together`);
+  }
+  if (!result.memory) return result;
+  for (const folder of ['data', 'coldDir'] as const) {
+    if (given.has(folder)) throw new Error(`${named('memory')} writes nothing to disk: it takes no ${named(folder === 'data' ? 'data' : 'cold-dir')}`);
+  }
+  if (given.has('workers') && result.workers !== 1) throw new Error(`${named('memory')} runs in one process: ${named('workers')} must be 1`);
+  return { ...result, workers: 1 };
 }

@@ -36,20 +36,23 @@ interface SavedRoot {
 }
 
 /**
- * Makes sure the root account and its key exist. Keys come from the environment,
+ * Makes sure the root account and its key exist. Keys come from the configuration,
  * or are generated on first start and kept in the data folder (mode 0600).
+ * Without a data folder (memory mode) nothing is read or kept.
  */
-export async function ensureRoot(metadata: Metadata, dataDir: string, env: NodeJS.ProcessEnv): Promise<RootCredentials> {
-  const path = join(dataDir, FILE);
-  const saved = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as SavedRoot) : undefined;
+export async function ensureRoot(
+  metadata: Metadata, dataDir: string | undefined, configured: { accessKeyId: string; secretKey: string } | undefined,
+): Promise<RootCredentials> {
+  const path = dataDir === undefined ? undefined : join(dataDir, FILE);
+  const saved = path !== undefined && existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as SavedRoot) : undefined;
   const accountId = saved?.accountId ?? newCanonicalId();
   if (!(await metadata.getAccount(accountId))) {
     await metadata.createAccount({ id: accountId, displayName: 'root', email: 'root@cairn.local', createdAt: new Date() });
   }
   let keys: { accessKeyId: string; secretKey: string };
   let generated = false;
-  if (env.CAIRN_ROOT_ACCESS_KEY && env.CAIRN_ROOT_SECRET_KEY) {
-    keys = { accessKeyId: env.CAIRN_ROOT_ACCESS_KEY, secretKey: env.CAIRN_ROOT_SECRET_KEY };
+  if (configured) {
+    keys = configured;
   } else if (saved?.accessKeyId && saved.secretKey) {
     keys = { accessKeyId: saved.accessKeyId, secretKey: saved.secretKey };
   } else {
@@ -61,7 +64,7 @@ export async function ensureRoot(metadata: Metadata, dataDir: string, env: NodeJ
     if (existing) await metadata.revokeAccessKey(keys.accessKeyId);
     await metadata.addAccessKey({ ...keys, accountId, createdAt: new Date() });
   }
-  if (!saved || generated) {
+  if (path !== undefined && (!saved || generated)) {
     const record: SavedRoot = generated ? { accountId, ...keys } : { accountId };
     writeFileSync(path, JSON.stringify(record, null, 2) + '\n', { mode: 0o600 });
   }

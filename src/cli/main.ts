@@ -20,7 +20,10 @@ server.action(async (flags: Record<string, string | string[] | undefined>) => {
     process.stderr.write(`cairn server: ${(err as Error).message}\n`);
     process.exit(2);
   }
-  await runServer(config);
+  await runServer(config).catch((err: unknown) => {
+    process.stderr.write(`cairn server: ${(err as Error).message}\n`);
+    process.exit(1);
+  });
 });
 
 program.addCommand(adminCommand());

@@ -14,10 +14,11 @@ import { createLogger, type Logger } from '../observability/log.js';
 import { createLifecycleMetrics, createMetrics } from '../observability/metrics.js';
 import type { LifecycleSettings } from '../lifecycle/settings.js';
 import { LifecycleWorker } from '../lifecycle/worker.js';
-import { openEmbeddedStore, type EmbeddedStore } from '../store/open.js';
+import { openEmbeddedStore, openMemoryStore, type EmbeddedStore } from '../store/open.js';
 import { BlobCollector, sweepOrphans } from '../workers/blob-gc.js';
 import type { ServerConfig } from './config.js';
 import { ensureRoot, type RootCredentials } from './credentials.js';
+import { provision } from './initial-accounts.js';
 
 /** What a worker tells the primary once it listens. */
 interface ListeningMessage {
@@ -42,12 +43,22 @@ function readTls(config: ServerConfig): { cert: Buffer; key: Buffer } | undefine
 }
 
 /**
- * Prepares the data folder once: migrations, the root account, and the sweep of
- * blobs that a crash left without metadata.
+ * Prepares the store once: migrations, the root account, the accounts and
+ * buckets asked for, and the sweep of blobs that a crash left without metadata.
  */
 async function prepare(config: ServerConfig, logger: Logger, startedAt: number): Promise<{ store: EmbeddedStore; root: RootCredentials }> {
   const store = openStore(config);
-  const root = await ensureRoot(store.metadata, config.data, process.env);
+  let root: RootCredentials;
+  try {
+    const keys = config.rootAccessKey !== undefined && config.rootSecretKey !== undefined
+      ? { accessKeyId: config.rootAccessKey, secretKey: config.rootSecretKey } : undefined;
+    root = await ensureRoot(store.metadata, config.memory ? undefined : config.data, keys);
+    await provision(store.metadata, root.accountId, config.buckets, config.accounts);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  if (config.memory) return { store, root };
   void sweepOrphans(store, startedAt).then((n) => {
     if (n > 0) logger.info({ count: n }, 'removed orphan blobs');
   }, (err: unknown) => logger.error({ err }, 'orphan sweep failed'));
@@ -55,6 +66,7 @@ async function prepare(config: ServerConfig, logger: Logger, startedAt: number):
 }
 
 function openStore(config: ServerConfig): EmbeddedStore {
+  if (config.memory) return openMemoryStore(config.memoryLimit);
   return openEmbeddedStore(config.data, config.coldDir ?? join(config.data, 'cold'));
 }
 
@@ -80,7 +92,10 @@ function announce(config: ServerConfig, root: RootCredentials, http: number, htt
   const endpoint = endpointOf('http', config.address, http);
   const lines = [`Cairn listening on ${endpoint}`];
   if (https !== undefined) lines.push(`Cairn listening on ${endpointOf('https', config.address, https)}`);
-  lines.push(`Admin endpoint on ${endpointOf('http', config.address, admin)} (/metrics, /health/live, /health/ready)`, `Data folder: ${config.data}`);
+  lines.push(
+    `Admin endpoint on ${endpointOf('http', config.address, admin)} (/metrics, /health/live, /health/ready)`,
+    config.memory ? `Data: in memory, gone at stop (at most ${config.memoryLimit} bytes of object data)` : `Data folder: ${config.data}`,
+  );
   if (root.generated) {
     lines.push(
       'Root credentials were generated (shown once; kept in the data folder, mode 0600):',
@@ -103,6 +118,51 @@ export async function runServer(config: ServerConfig): Promise<void> {
   return runPrimary(config, logger);
 }
 
+/** One Cairn process, started: where it listens, its root keys, and how to stop it. */
+export interface StartedServer {
+  readonly ports: { readonly http: number; readonly https: number | undefined; readonly admin: number };
+  readonly root: RootCredentials;
+  /** Stops accepting, lets in-flight requests finish (up to the shutdown timeout), stops the workers, closes the store. */
+  stop(): Promise<void>;
+  reloadTls(): void;
+}
+
+/**
+ * Starts Cairn in this process (no cluster), as `cairn server --workers 1` and the library do.
+ * `embedded`: the process is another program's (the library's in-process mode), so its
+ * process metrics (GC, event loop, memory) are not Cairn's to report.
+ */
+export async function startServer(config: ServerConfig, logger: Logger, embedded = false): Promise<StartedServer> {
+  const startedAt = Date.now();
+  const { store, root } = await prepare(config, logger, startedAt);
+  let serving: Awaited<ReturnType<typeof serve>>;
+  try {
+    serving = await serve(config, logger, store, !embedded);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const lifecycle = startLifecycle(config, logger, store, serving.metrics.registry, startedAt);
+  const admin = createAdminServer({
+    metrics: async () => ({ contentType: serving.metrics.registry.contentType, body: await serving.metrics.registry.metrics() }),
+    ready: () => store.ping(),
+  });
+  const stop = async (): Promise<void> => {
+    admin.close();
+    admin.closeAllConnections();
+    await lifecycle.stop();
+    await serving.stop();
+  };
+  let adminPort: number;
+  try {
+    adminPort = await listen(admin, config.adminPort, config.address);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { ports: { ...serving.ports, admin: adminPort }, root, stop, reloadTls: () => serving.reloadTls() };
+}
+
 interface Serving {
   readonly s3: (Server | TlsServer)[];
   readonly ports: { http: number; https: number | undefined };
@@ -112,9 +172,12 @@ interface Serving {
 }
 
 /** The S3 listeners of one process over an open store. */
-async function serve(config: ServerConfig, logger: Logger, store: EmbeddedStore): Promise<Serving & { metrics: ReturnType<typeof createMetrics> }> {
-  const metrics = createMetrics(store.metadata);
-  const collector = new BlobCollector(store, config.gcGrace * 1000);
+async function serve(
+  config: ServerConfig, logger: Logger, store: EmbeddedStore, processMetrics = true,
+): Promise<Serving & { metrics: ReturnType<typeof createMetrics> }> {
+  const metrics = createMetrics(store.metadata, processMetrics);
+  // Memory mode is one process: pins cover its readers, so freed bytes need no grace.
+  const collector = new BlobCollector(store, config.memory ? 0 : config.gcGrace * 1000);
   collector.poke();
   const lookup: SecretLookup = async (accessKeyId) => {
     const key = await store.metadata.getAccessKey(accessKeyId);
@@ -123,7 +186,9 @@ async function serve(config: ServerConfig, logger: Logger, store: EmbeddedStore)
   const inFlight = new InFlight();
   const options = {
     store, lookup, handlers: HANDLERS, domains: config.domain, logger, metrics, inFlight,
-    settings: { region: config.region, onGarbage: () => collector.poke(), lifecycle: lifecycleSettingsOf(config), maxObjectSize: config.maxObjectSize },
+    settings: { region: config.region, onGarbage: () => collector.poke(), lifecycle: lifecycleSettingsOf(config),
+      // In memory mode no object may be larger than what memory may hold.
+      maxObjectSize: config.memory ? Math.min(config.maxObjectSize, config.memoryLimit) : config.maxObjectSize },
   };
   const limits: ConnectionLimits = {
     headersTimeoutMs: config.headersTimeout * 1000,
@@ -183,22 +248,9 @@ function onSignals(stop: () => Promise<void>, reload: () => void, logger: Logger
 }
 
 async function runSingle(config: ServerConfig, logger: Logger): Promise<void> {
-  const startedAt = Date.now();
-  const { store, root } = await prepare(config, logger, startedAt);
-  const serving = await serve(config, logger, store);
-  const lifecycle = startLifecycle(config, logger, store, serving.metrics.registry, startedAt);
-  const admin = createAdminServer({
-    metrics: async () => ({ contentType: serving.metrics.registry.contentType, body: await serving.metrics.registry.metrics() }),
-    ready: () => store.ping(),
-  });
-  const adminPort = await listen(admin, config.adminPort, config.address);
-  announce(config, root, serving.ports.http, serving.ports.https, adminPort);
-  onSignals(async () => {
-    admin.close();
-    admin.closeAllConnections();
-    await lifecycle.stop();
-    await serving.stop();
-  }, () => serving.reloadTls(), logger);
+  const started = await startServer(config, logger);
+  announce(config, started.root, started.ports.http, started.ports.https, started.ports.admin);
+  onSignals(() => started.stop(), () => started.reloadTls(), logger);
 }
 
 async function runWorker(config: ServerConfig, logger: Logger): Promise<void> {

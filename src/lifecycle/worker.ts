@@ -3,9 +3,8 @@ import { setImmediate as yieldToRequests } from 'node:timers/promises';
 import { readExtents } from '../api/get.js';
 import type { Logger } from '../observability/log.js';
 import type { LifecycleMetrics } from '../observability/metrics.js';
-import type { ColdFiles } from '../store/files/cold.js';
 import type { LifecycleConfiguration, LifecycleCursor } from '../store/lifecycle-types.js';
-import type { Blobs, Metadata, ObjectRecord } from '../store/types.js';
+import type { Blobs, ColdStore, Metadata, ObjectRecord } from '../store/types.js';
 import { decide, shouldAbort } from './rules.js';
 import { dayMs, daysAfter, type LifecycleSettings } from './settings.js';
 
@@ -17,7 +16,7 @@ const MAX_RULE_PERIOD_MS = 3600_000;
 export interface LifecycleWorkerOptions {
   readonly metadata: Metadata;
   readonly blobs: Blobs;
-  readonly cold: ColdFiles;
+  readonly cold: ColdStore;
   readonly settings: LifecycleSettings;
   readonly intervalMs: number;
   readonly logger: Logger;

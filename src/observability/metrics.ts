@@ -10,9 +10,10 @@ export interface Metrics {
   readonly bytesOut: Counter;
 }
 
-export function createMetrics(metadata: Metadata | undefined): Metrics {
+/** `processMetrics`: whether to report this process (off when Cairn runs inside another program's process). */
+export function createMetrics(metadata: Metadata | undefined, processMetrics = true): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'cairn_process_' });
+  if (processMetrics) collectDefaultMetrics({ register: registry, prefix: 'cairn_process_' });
   const metrics: Metrics = {
     registry,
     requests: new Counter({ name: 'cairn_requests_total', help: 'S3 requests by operation and HTTP status', labelNames: ['operation', 'status'], registers: [registry] }),

@@ -486,6 +486,19 @@ export interface Blobs {
   list(): AsyncIterable<{ id: BlobId; mtimeMs: number }>;
 }
 
+/**
+ * Where archived objects' bytes (GLACIER, DEEP_ARCHIVE) live: files in the cold
+ * folder, or memory. A written entry is durable before `write` resolves.
+ */
+export interface ColdStore {
+  /** Stores the bytes of `source` under a new id; returns it and the size. */
+  write(source: AsyncIterable<Buffer>): Promise<{ id: BlobId; size: number }>;
+  read(id: BlobId): Readable;
+  delete(id: BlobId): Promise<void>;
+  /** Every entry, for the orphan sweep. */
+  list(): AsyncIterable<{ id: BlobId; mtimeMs: number }>;
+}
+
 export interface Store {
   readonly metadata: Metadata;
   readonly blobs: Blobs;

@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { S3Error } from '../../errors.js';
 import { Digester } from '../digest.js';
 import type { ColdFiles } from './cold.js';
+import { BlobPins } from '../pins.js';
 import type { BlobId, Blobs, IngestOptions, ObjectData, StoredBody } from '../types.js';
 import { syncDir } from './fsync.js';
 
@@ -34,8 +35,7 @@ const SEND_BUFFERS = 4;
  */
 export class FileBlobs implements Blobs {
   readonly root: string;
-  /** Readers per blob in this process. */
-  private readonly pins = new Map<BlobId, number>();
+  private readonly pins = new BlobPins();
 
   /** `cold`: where archived objects' files live; a blob id names a file in one place or the other. */
   constructor(dataDir: string, private readonly cold?: ColdFiles) {
@@ -102,21 +102,11 @@ export class FileBlobs implements Blobs {
   }
 
   pin(ids: readonly BlobId[]): () => void {
-    for (const id of ids) this.pins.set(id, (this.pins.get(id) ?? 0) + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      for (const id of ids) {
-        const n = (this.pins.get(id) ?? 1) - 1;
-        if (n <= 0) this.pins.delete(id);
-        else this.pins.set(id, n);
-      }
-    };
+    return this.pins.pin(ids);
   }
 
   isPinned(id: BlobId): boolean {
-    return this.pins.has(id);
+    return this.pins.isPinned(id);
   }
 
   async discard(data: ObjectData): Promise<void> {

@@ -3,7 +3,7 @@ import { open, readdir, rm, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { BlobId } from '../types.js';
+import type { BlobId, ColdStore } from '../types.js';
 import { syncDir } from './fsync.js';
 
 const FANOUT_CHARS = 2;
@@ -14,7 +14,7 @@ const FANOUT_CHARS = 2;
  * generated blob ids, fanned out like hot blobs, and are durable (file and
  * folder fsynced) before `write` resolves, so metadata may then point at them.
  */
-export class ColdFiles {
+export class ColdFiles implements ColdStore {
   constructor(readonly root: string) {
     // All fan-out folders exist before any file is written, so a file's durability needs only its own folder's fsync.
     const folders = 16 ** FANOUT_CHARS;

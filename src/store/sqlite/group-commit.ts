@@ -31,8 +31,11 @@ export class GroupCommit {
   private readonly rollbackTo;
   private wal: Promise<FileHandle> | undefined;
 
-  /** `onCommit` runs as each batch's transaction ends (committed or rolled back), before its fsync. */
-  constructor(private readonly db: Database.Database, private readonly walPath: string, private readonly onCommit: () => void = () => {}) {
+  /**
+   * `onCommit` runs as each batch's transaction ends (committed or rolled back), before its fsync.
+   * `walPath` undefined: an in-memory database, with nothing to sync.
+   */
+  constructor(private readonly db: Database.Database, private readonly walPath: string | undefined, private readonly onCommit: () => void = () => {}) {
     this.begin = db.prepare('BEGIN IMMEDIATE');
     this.commit = db.prepare('COMMIT');
     this.rollback = db.prepare('ROLLBACK');
@@ -101,6 +104,7 @@ export class GroupCommit {
   }
 
   private async syncWal(): Promise<void> {
+    if (this.walPath === undefined) return;
     // The WAL file keeps its inode while this connection is open, so one handle serves.
     this.wal ??= open(this.walPath, 'r');
     await (await this.wal).sync();

@@ -38,6 +38,9 @@ interface AccountRow { id: string; display_name: string; email: string; created_
 interface KeyRow { access_key_id: string; secret_key: string; account_id: string; created_at: number }
 interface BucketRow { name: string; owner: string; created_at: number; location: string; acl: string | null; cors: string | null; configs: string | null }
 
+/** The path of a database kept in memory (memory mode): no file, no WAL, gone when closed. */
+export const MEMORY = ':memory:';
+
 /** Counters that tests and metrics read: how much work listings really do. */
 export interface SqliteStats {
   rowsScanned: number;
@@ -90,7 +93,7 @@ export class SqliteMetadata implements Metadata {
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
     this.migrate();
-    this.writes = new GroupCommit(this.db, `${path}-wal`, () => this.forgetObjects());
+    this.writes = new GroupCommit(this.db, path === MEMORY ? undefined : `${path}-wal`, () => this.forgetObjects());
     const db = this.db;
     this.q = {
       dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
