@@ -1,5 +1,6 @@
 import type { OperationName } from '../router/operations.js';
 import * as acl from './acl.js';
+import * as bucketTagging from './bucket-tagging.js';
 import * as buckets from './buckets.js';
 import type { Handler } from './context.js';
 import * as copy from './copy.js';
@@ -30,6 +31,9 @@ export const HANDLERS: Readonly<Record<OperationName, Handler>> = {
   GetBucketLifecycleConfiguration: lifecycle.getBucketLifecycleConfiguration,
   PutBucketLifecycleConfiguration: lifecycle.putBucketLifecycleConfiguration,
   DeleteBucketLifecycle: lifecycle.deleteBucketLifecycle,
+  GetBucketTagging: bucketTagging.getBucketTagging,
+  PutBucketTagging: bucketTagging.putBucketTagging,
+  DeleteBucketTagging: bucketTagging.deleteBucketTagging,
   GetBucketVersioning: versions.getBucketVersioning,
   ListObjectVersions: versions.listObjectVersions,
   ListObjectsV2: listing.listObjectsV2,
