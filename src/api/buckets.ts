@@ -18,10 +18,13 @@ export async function createBucket(ctx: RequestContext): Promise<void> {
     location = textOf(config, 'LocationConstraint') ?? '';
   }
   const acl = await newAcl(ctx, ctx.principal.accountId);
-  const outcome = await ctx.store.metadata.createBucket({ name, owner: ctx.principal.accountId, createdAt: new Date(), location, acl, configs: {} });
+  // S3 answers a repeated create of your own bucket with 200 in us-east-1 only, and
+  // there (for legacy compatibility) gives the bucket the request's ACL: private when it names none.
+  const legacyRecreate = ctx.settings.region === 'us-east-1';
+  const outcome = await ctx.store.metadata.createBucket(
+    { name, owner: ctx.principal.accountId, createdAt: new Date(), location, acl, configs: {} }, legacyRecreate ? 'reset-acl' : 'keep');
   if (outcome === 'owned-by-other') throw new S3Error('BucketAlreadyExists', undefined, { BucketName: name });
-  // S3 answers a repeated create of your own bucket with 200 in us-east-1 only.
-  if (outcome === 'owned-by-you' && ctx.settings.region !== 'us-east-1') {
+  if (outcome === 'owned-by-you' && !legacyRecreate) {
     throw new S3Error('BucketAlreadyOwnedByYou', undefined, { BucketName: name });
   }
   sendEmpty(ctx.res, 200, { Location: `/${name}` });

@@ -1,6 +1,6 @@
 /**
  * Bucket operations through the AWS SDK for JavaScript v3: CreateBucket (naming
- * rules, LocationConstraint, re-creating an owned bucket), HeadBucket,
+ * rules, LocationConstraint, re-creating an owned bucket and its ACL), HeadBucket,
  * GetBucketLocation, ListBuckets (and its pages), DeleteBucket, and
  * x-amz-expected-bucket-owner on every kind of bucket and object operation.
  */
@@ -9,10 +9,10 @@ import { after, before, describe, test } from 'node:test';
 import {
   CreateBucketCommand, DeleteBucketCommand, GetBucketAclCommand, GetBucketLocationCommand, GetBucketTaggingCommand, GetObjectCommand,
   HeadBucketCommand, HeadObjectCommand, ListBucketsCommand, ListObjectsV2Command, PutBucketAclCommand, PutObjectCommand, DeleteObjectCommand,
-  type BucketLocationConstraint, type ListBucketsCommandOutput, type S3Client,
+  S3Client, type BucketLocationConstraint, type ListBucketsCommandOutput,
 } from '@aws-sdk/client-s3';
-import { anonymousClient, assertUnsigned, expectAllowed, expectError } from './acl-helpers.js';
-import { runCairn, s3Client, startServer, type RunningServer } from './harness.js';
+import { ALL_USERS, anonymousClient, assertUnsigned, expectAllowed, expectError } from './acl-helpers.js';
+import { ROOT_KEY, runCairn, s3Client, startServer, type RunningServer } from './harness.js';
 import { bodyBytes, rejectsWith, uniqueBucket } from './s3-helpers.js';
 
 let server: RunningServer;
@@ -107,6 +107,37 @@ describe('CreateBucket', () => {
     const list = await s3.send(new ListBucketsCommand({}));
     assert.equal(list.Buckets?.filter((b) => b.Name === name).length, 1);
     await rejectsWith(s3.send(new DeleteBucketCommand({ Bucket: name })), 'BucketNotEmpty', 409);
+  });
+
+  test('re-creating your own bucket in us-east-1 gives it the request\'s ACL, private when it names none; objects stay', async () => {
+    const name = uniqueBucket('again-acl');
+    await s3.send(new CreateBucketCommand({ Bucket: name, ACL: 'public-read' }));
+    await s3.send(new PutObjectCommand({ Bucket: name, Key: 'kept', Body: 'x' }));
+    const groups = async (): Promise<string[]> => ((await s3.send(new GetBucketAclCommand({ Bucket: name }))).Grants ?? [])
+      .map((g) => `${g.Grantee?.Type}:${g.Grantee?.URI ?? 'owner'}:${g.Permission}`);
+    assert.deepEqual(await groups(), [`Group:${ALL_USERS}:READ`, 'CanonicalUser:owner:FULL_CONTROL']);
+
+    assert.equal((await s3.send(new CreateBucketCommand({ Bucket: name }))).$metadata.httpStatusCode, 200);
+    assert.deepEqual(await groups(), ['CanonicalUser:owner:FULL_CONTROL']);
+    assert.equal((await s3.send(new CreateBucketCommand({ Bucket: name, ACL: 'public-read-write' }))).$metadata.httpStatusCode, 200);
+    assert.deepEqual(await groups(), [`Group:${ALL_USERS}:READ`, `Group:${ALL_USERS}:WRITE`, 'CanonicalUser:owner:FULL_CONTROL']);
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: name }));
+    assert.deepEqual((listed.Contents ?? []).map((o) => o.Key), ['kept']);
+  });
+
+  test('outside us-east-1 re-creating your own bucket is 409 BucketAlreadyOwnedByYou and leaves its ACL', async () => {
+    const regional = await startServer({ args: ['--region', 'eu-west-1'] });
+    const eu = new S3Client({ endpoint: regional.endpoint, region: 'eu-west-1', forcePathStyle: true, credentials: ROOT_KEY, maxAttempts: 1 });
+    try {
+      const name = uniqueBucket('owned');
+      await eu.send(new CreateBucketCommand({ Bucket: name, ACL: 'public-read', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+      await rejectsWith(eu.send(new CreateBucketCommand({ Bucket: name, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } })), 'BucketAlreadyOwnedByYou', 409);
+      const acl = await eu.send(new GetBucketAclCommand({ Bucket: name }));
+      assert.deepEqual(acl.Grants?.map((g) => g.Grantee?.URI ?? g.Grantee?.Type), [ALL_USERS, 'CanonicalUser']);
+    } finally {
+      eu.destroy();
+      await regional.stop();
+    }
   });
 
   test('a bucket owned by another account is BucketAlreadyExists (409)', async () => {
