@@ -348,6 +348,24 @@ describe('grants S3 refuses', () => {
   });
 });
 
+describe('what an ACL write leaves alone', () => {
+  test('PutObjectAcl changes neither Last-Modified (HEAD, ListObjectsV2) nor the ETag or bytes', async () => {
+    await owner.send(new CreateBucketCommand({ Bucket: 'acl-mtime' }));
+    await owner.send(new PutObjectCommand({ Bucket: 'acl-mtime', Key: 'k', Body: 'unchanged bytes' }));
+    const before = await owner.send(new HeadObjectCommand({ Bucket: 'acl-mtime', Key: 'k' }));
+    // Last-Modified has whole seconds: wait past the next one so that a rewrite would show.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await owner.send(new PutObjectAclCommand({ Bucket: 'acl-mtime', Key: 'k', ACL: 'public-read' }));
+    const after = await owner.send(new HeadObjectCommand({ Bucket: 'acl-mtime', Key: 'k' }));
+    assert.equal(after.LastModified?.getTime(), before.LastModified?.getTime());
+    assert.equal(after.ETag, before.ETag);
+    const listed = await owner.send(new ListObjectsV2Command({ Bucket: 'acl-mtime' }));
+    assert.equal(listed.Contents?.[0]?.LastModified?.getTime(), before.LastModified?.getTime());
+    const read = await anon.client.send(new GetObjectCommand({ Bucket: 'acl-mtime', Key: 'k' }));
+    assert.equal(await read.Body?.transformToString(), 'unchanged bytes');
+  });
+});
+
 describe('the order of Grants', () => {
   /** Grants as answered, in order (not sorted). */
   const inOrder = (grants: readonly Grant[] | undefined): string[] => (grants ?? []).map((g) =>
