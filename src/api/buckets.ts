@@ -76,7 +76,7 @@ export async function listBuckets(ctx: RequestContext): Promise<void> {
   const after = resumeAfter(query.get('continuation-token'));
   const prefix = query.get('prefix') ?? '';
   const region = query.get('bucket-region');
-  // An account has thousands of buckets at most (S3's default quota is 10,000): the page is cut from all of them, in name order.
+  // The store answers all of the account's buckets, in name order; the page is cut from them here.
   const matching = (await ctx.store.metadata.listBuckets(owner)).filter((b) => b.name > after && b.name.startsWith(prefix)
     && (region === null || regionOf(b.location, ctx.settings.region) === region));
   const page = matching.slice(0, max);
