@@ -118,12 +118,21 @@ async function requestedAcl(ctx: RequestContext, owner: AccountId, bucketOwner: 
   return aclFromXml(ctx.store.metadata, body.toString('utf8'), owner);
 }
 
+/**
+ * Group grants first, then accounts', each in the order written: the order S3
+ * services answer canned ACLs in (AllUsers READ before the owner's
+ * FULL_CONTROL), which clients that index `Grants` depend on.
+ */
+function answerOrder(grants: readonly Grant[]): Grant[] {
+  return [...grants.filter((g) => g.grantee.kind === 'group'), ...grants.filter((g) => g.grantee.kind === 'user')];
+}
+
 async function renderAcl(metadata: Metadata, acl: Acl): Promise<XmlObject> {
   const names = await displayNames(metadata, [acl.owner, ...acl.grants.flatMap((g) => (g.grantee.kind === 'user' ? [g.grantee.id] : []))]);
   return {
     Owner: { ID: acl.owner, DisplayName: names.get(acl.owner) ?? acl.owner },
     AccessControlList: {
-      Grant: acl.grants.map((g) => ({
+      Grant: answerOrder(acl.grants).map((g) => ({
         Grantee: g.grantee.kind === 'user'
           ? { '@xmlns:xsi': XSI, '@xsi:type': 'CanonicalUser', ID: g.grantee.id, DisplayName: names.get(g.grantee.id) ?? g.grantee.id }
           : { '@xmlns:xsi': XSI, '@xsi:type': 'Group', URI: g.grantee.uri },

@@ -1,6 +1,7 @@
 import type { OperationName } from '../router/operations.js';
 import * as acl from './acl.js';
 import * as attributes from './attributes.js';
+import * as bucketTagging from './bucket-tagging.js';
 import * as buckets from './buckets.js';
 import type { Handler } from './context.js';
 import * as copy from './copy.js';
@@ -32,6 +33,9 @@ export const HANDLERS: Readonly<Record<OperationName, Handler>> = {
   GetBucketLifecycleConfiguration: lifecycle.getBucketLifecycleConfiguration,
   PutBucketLifecycleConfiguration: lifecycle.putBucketLifecycleConfiguration,
   DeleteBucketLifecycle: lifecycle.deleteBucketLifecycle,
+  GetBucketTagging: bucketTagging.getBucketTagging,
+  PutBucketTagging: bucketTagging.putBucketTagging,
+  DeleteBucketTagging: bucketTagging.deleteBucketTagging,
   GetBucketVersioning: versions.getBucketVersioning,
   PutBucketVersioning: versions.putBucketVersioning,
   GetObjectLockConfiguration: objectLock.getObjectLockConfiguration,

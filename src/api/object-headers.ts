@@ -4,6 +4,7 @@ import { CHECKSUM_ALGORITHMS, CHECKSUM_LENGTH } from '../store/digest.js';
 import type { ChecksumAlgorithm, ContentHeaders, ObjectHead } from '../store/types.js';
 import { httpDate, quoteEtag } from '../http/respond.js';
 import { restoreHeader } from '../lifecycle/archive.js';
+import { metadataValueForHeader, metadataValueFromHeader } from './metadata-encoding.js';
 
 export const MAX_KEY_BYTES = 1024;
 export const MAX_USER_METADATA_BYTES = 2048;
@@ -42,14 +43,14 @@ function stripUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
-/** `x-amz-meta-*` headers, bounded by S3's 2 KB limit over names and values. */
+/** `x-amz-meta-*` headers (non-ASCII values decoded: metadata-encoding.ts), bounded by S3's 2 KB limit over names and values. */
 export function userMetadataFrom(headers: IncomingHttpHeaders): Record<string, string> {
   const meta: Record<string, string> = {};
   let size = 0;
   for (const [name, value] of Object.entries(headers)) {
     if (!name.startsWith(META_PREFIX) || value === undefined) continue;
     const short = name.slice(META_PREFIX.length);
-    const text = Array.isArray(value) ? value.join(',') : value;
+    const text = metadataValueFromHeader(Array.isArray(value) ? value.join(',') : value);
     size += Buffer.byteLength(short, 'utf8') + Buffer.byteLength(text, 'utf8');
     meta[short] = text;
   }
@@ -130,7 +131,7 @@ export function objectHeaders(record: ObjectHead, withChecksum: boolean): Record
   if (record.storageClass !== 'STANDARD') out['x-amz-storage-class'] = record.storageClass;
   const restore = restoreHeader(record);
   if (restore !== undefined) out['x-amz-restore'] = restore;
-  for (const [name, value] of Object.entries(record.userMetadata)) out[META_PREFIX + name] = value;
+  for (const [name, value] of Object.entries(record.userMetadata)) out[META_PREFIX + name] = metadataValueForHeader(value);
   if (record.tags.length > 0) out['x-amz-tagging-count'] = record.tags.length;
   if (withChecksum && record.checksum) {
     out[`x-amz-checksum-${record.checksum.algorithm.toLowerCase()}`] = record.checksum.value;

@@ -1,14 +1,21 @@
 /**
- * Object tag sets as S3 takes them: the `<Tagging>` document (PutObjectTagging,
- * POST Object's `tagging` field) and the `x-amz-tagging` header (PutObject,
- * CreateMultipartUpload, CopyObject), validated against S3's limits.
+ * Tag sets as S3 takes them: the `<Tagging>` document (PutObjectTagging,
+ * PutBucketTagging, POST Object's `tagging` field) and the `x-amz-tagging`
+ * header (PutObject, CreateMultipartUpload, CopyObject), validated against
+ * S3's limits and kept in key order, the order S3 answers them in.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { S3Error } from '../errors.js';
 import type { TagPair } from '../store/types.js';
 import { childrenOf, onlyKnownChildren, parseXml, textOf, type XmlObject } from '../xml.js';
 
-export const MAX_TAGS = 10;
+/** How many tags a resource may carry, and S3's answer past that. */
+export interface TagLimit {
+  readonly max: number;
+  readonly tooMany: () => S3Error;
+}
+export const OBJECT_TAGS: TagLimit = { max: 10, tooMany: () => new S3Error('BadRequest', 'Object tags cannot be greater than 10') };
+export const BUCKET_TAGS: TagLimit = { max: 50, tooMany: () => new S3Error('InvalidTag', 'Bucket tag count cannot be greater than 50') };
 const MAX_KEY_CHARS = 128;
 const MAX_VALUE_CHARS = 256;
 /** The characters AWS allows in tags: letters, digits, spaces and `_ . : / = + - @`. */
@@ -20,9 +27,9 @@ function chars(text: string): number {
   return [...text].length;
 }
 
-/** Checks a tag set against S3's rules, with S3's errors; returns it. */
-export function validateTags(tags: readonly TagPair[]): readonly TagPair[] {
-  if (tags.length > MAX_TAGS) throw new S3Error('BadRequest', `Object tags cannot be greater than ${MAX_TAGS}`);
+/** Checks a tag set against S3's rules, with S3's errors; returns it in key order. */
+function validateTags(tags: readonly TagPair[], limit: TagLimit): readonly TagPair[] {
+  if (tags.length > limit.max) throw limit.tooMany();
   const seen = new Set<string>();
   for (const { key, value } of tags) {
     if (key === '' || chars(key) > MAX_KEY_CHARS || !TAG_CHARACTERS.test(key)) {
@@ -35,7 +42,7 @@ export function validateTags(tags: readonly TagPair[]): readonly TagPair[] {
     if (seen.has(key)) throw new S3Error('InvalidTag', 'Cannot provide multiple Tags with the same key', { TagKey: key });
     seen.add(key);
   }
-  return tags;
+  return [...tags].sort((a, b) => (a.key < b.key ? -1 : 1));
 }
 
 const TAGGING_ELEMENTS: ReadonlySet<string> = new Set(['TagSet']);
@@ -43,7 +50,7 @@ const TAG_SET_ELEMENTS: ReadonlySet<string> = new Set(['Tag']);
 const TAG_ELEMENTS: ReadonlySet<string> = new Set(['Key', 'Value']);
 
 /** Parses and validates a `<Tagging><TagSet><Tag><Key/><Value/></Tag>…</TagSet></Tagging>` document. */
-export function parseTagging(text: string): readonly TagPair[] {
+export function parseTagging(text: string, limit: TagLimit = OBJECT_TAGS): readonly TagPair[] {
   const doc = parseXml(text, 'Tagging');
   const sets = childrenOf(doc, 'TagSet');
   if (!onlyKnownChildren(doc, TAGGING_ELEMENTS) || sets.length !== 1 || !onlyKnownChildren(sets[0]!, TAG_SET_ELEMENTS)) {
@@ -55,7 +62,7 @@ export function parseTagging(text: string): readonly TagPair[] {
     if (!onlyKnownChildren(tag, TAG_ELEMENTS) || key === undefined || value === undefined) throw new S3Error('MalformedXML');
     return { key, value };
   });
-  return validateTags(tags);
+  return validateTags(tags, limit);
 }
 
 /** The `<Tagging>` document of a tag set. */
@@ -97,5 +104,5 @@ export function tagsFromHeader(headers: IncomingHttpHeaders): readonly TagPair[]
     seen.add(key);
     tags.push({ key, value });
   }
-  return validateTags(tags);
+  return validateTags(tags, OBJECT_TAGS);
 }

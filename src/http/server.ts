@@ -6,6 +6,7 @@ import type { InFlight } from './in-flight.js';
 import { randomBytes } from 'node:crypto';
 import { authenticate } from '../auth/authenticate.js';
 import { authorize } from '../auth/authorize.js';
+import { checkExpectedOwner } from '../auth/expected-owner.js';
 import type { SecretLookup } from '../auth/types.js';
 import type { Handler, ServiceSettings } from '../api/context.js';
 import { S3Error } from '../errors.js';
@@ -160,6 +161,7 @@ async function handle(options: S3ServerOptions, req: IncomingMessage, res: Serve
       throw new S3Error('NoSuchBucket', undefined, { BucketName: target.bucket! });
     }
     if (auth.principal.kind === 'account') seen.principal = auth.principal.accountId;
+    checkExpectedOwner(req.headers, bucket);
     authorize(spec.permission, auth.principal, bucket);
     await options.handlers[operation]({
       req, res, requestId, operation, target, auth, principal: auth.principal,

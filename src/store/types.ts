@@ -337,7 +337,11 @@ export interface Metadata {
   refreshCaches(): void;
   listAccessKeys(accountId: AccountId): Promise<AccessKey[]>;
 
-  createBucket(bucket: Bucket): Promise<CreateBucketOutcome>;
+  /**
+   * Creates the bucket unless the name is taken; `owned: 'reset-acl'` gives an existing bucket of
+   * the same owner the new bucket's ACL in the same transaction (S3's us-east-1 re-create).
+   */
+  createBucket(bucket: Bucket, owned?: 'keep' | 'reset-acl'): Promise<CreateBucketOutcome>;
   getBucket(name: BucketName): Promise<Bucket | undefined>;
   listBuckets(owner: AccountId): Promise<Bucket[]>;
   putBucketAcl(name: BucketName, acl: Acl): Promise<void>;

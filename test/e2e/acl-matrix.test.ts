@@ -4,7 +4,7 @@
  *   4 canned ACLs (private, public-read, public-read-write, authenticated-read)
  * × 4 ways to apply one (bucket: CreateBucket x-amz-acl, PutBucketAcl;
  *                        object: PutObject x-amz-acl, PutObjectAcl)
- * × 17 operations an ACL (or ownership) guards
+ * × 19 operations an ACL (or ownership) guards
  * × 3 principals (the owner, another account, anonymous)
  *
  * one named subtest per cell, plus ListBuckets per principal. The bucket and
@@ -17,8 +17,8 @@
  *   DeleteObject; bucket READ_ACP / WRITE_ACP: GetBucketAcl / PutBucketAcl;
  * - object READ: GetObject, HeadObject, GetObjectAttributes; object READ_ACP / WRITE_ACP:
  *   GetObjectAcl / PutObjectAcl;
- * - DeleteBucket, GetBucketLocation, GetObjectTagging and PutObjectTagging: the
- *   bucket owner only (no ACL grants them);
+ * - DeleteBucket, GetBucketLocation, GetObjectTagging, PutObjectTagging,
+ *   GetBucketTagging and PutBucketTagging: the bucket owner only (no ACL grants them);
  * - AllUsers covers everyone, signed or not; AuthenticatedUsers any signed account;
  * - the owner may do everything (it owns both resources here);
  * - GetObject / HeadObject of a missing key: 404 NoSuchKey for a caller with
@@ -32,9 +32,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, GetBucketAclCommand, GetBucketLocationCommand,
-  GetObjectAclCommand, GetObjectAttributesCommand, GetObjectCommand, GetObjectTaggingCommand, HeadBucketCommand, HeadObjectCommand, ListBucketsCommand, ListObjectsCommand,
-  ListObjectsV2Command, PutBucketAclCommand, PutObjectAclCommand, PutObjectCommand, PutObjectTaggingCommand, S3Client,
+  CreateBucketCommand, DeleteBucketCommand, DeleteBucketTaggingCommand, DeleteObjectCommand, GetBucketAclCommand, GetBucketLocationCommand,
+  GetBucketTaggingCommand, GetObjectAclCommand, GetObjectAttributesCommand, GetObjectCommand, GetObjectTaggingCommand, HeadBucketCommand, HeadObjectCommand, ListBucketsCommand,
+  ListObjectsCommand, ListObjectsV2Command, PutBucketAclCommand, PutBucketTaggingCommand, PutObjectAclCommand, PutObjectCommand, PutObjectTaggingCommand, S3Client,
 } from '@aws-sdk/client-s3';
 import type { MetadataBearer } from '@smithy/types';
 import { s3Client, startServer, type RunningServer } from './harness.js';
@@ -320,6 +320,33 @@ const OPERATIONS: readonly Operation[] = [
     },
     cleanup: async ({ scenario }) => {
       await clients.owner.send(new PutObjectTaggingCommand({ Bucket: scenario.bucket, Key: OBJECT_KEY, Tagging: { TagSet: [] } }));
+    },
+  }),
+  operation({
+    name: 'GetBucketTagging',
+    need: 'bucket-owner',
+    prepare: async ({ scenario }) => {
+      await clients.owner.send(new PutBucketTaggingCommand({ Bucket: scenario.bucket, Tagging: { TagSet: [{ Key: 'by', Value: 'owner' }] } }));
+    },
+    attempt: ({ client, scenario }) => client.send(new GetBucketTaggingCommand({ Bucket: scenario.bucket })),
+    check: (_, out) => assert.deepEqual(out.TagSet, [{ Key: 'by', Value: 'owner' }]),
+    cleanup: async ({ scenario }) => {
+      await clients.owner.send(new DeleteBucketTaggingCommand({ Bucket: scenario.bucket }));
+    },
+  }),
+  operation({
+    name: 'PutBucketTagging',
+    need: 'bucket-owner',
+    attempt: ({ client, scenario, principal }) => client.send(new PutBucketTaggingCommand({
+      Bucket: scenario.bucket, Tagging: { TagSet: [{ Key: 'by', Value: principal }] },
+    })),
+    verify: async ({ scenario }, allowed) => {
+      const tags = await settle(clients.owner.send(new GetBucketTaggingCommand({ Bucket: scenario.bucket })));
+      if (!tags.ok) assert.equal(tags.error.name, 'NoSuchTagSet');
+      assert.equal(tags.ok, allowed, 'bucket tags written');
+    },
+    cleanup: async ({ scenario }) => {
+      await clients.owner.send(new DeleteBucketTaggingCommand({ Bucket: scenario.bucket }));
     },
   }),
   operation({

@@ -348,6 +348,65 @@ describe('grants S3 refuses', () => {
   });
 });
 
+describe('what an ACL write leaves alone', () => {
+  test('PutObjectAcl changes neither Last-Modified (HEAD, ListObjectsV2) nor the ETag or bytes', async () => {
+    await owner.send(new CreateBucketCommand({ Bucket: 'acl-mtime' }));
+    await owner.send(new PutObjectCommand({ Bucket: 'acl-mtime', Key: 'k', Body: 'unchanged bytes' }));
+    const before = await owner.send(new HeadObjectCommand({ Bucket: 'acl-mtime', Key: 'k' }));
+    // Last-Modified has whole seconds: wait past the next one so that a rewrite would show.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await owner.send(new PutObjectAclCommand({ Bucket: 'acl-mtime', Key: 'k', ACL: 'public-read' }));
+    const after = await owner.send(new HeadObjectCommand({ Bucket: 'acl-mtime', Key: 'k' }));
+    assert.equal(after.LastModified?.getTime(), before.LastModified?.getTime());
+    assert.equal(after.ETag, before.ETag);
+    const listed = await owner.send(new ListObjectsV2Command({ Bucket: 'acl-mtime' }));
+    assert.equal(listed.Contents?.[0]?.LastModified?.getTime(), before.LastModified?.getTime());
+    const read = await anon.client.send(new GetObjectCommand({ Bucket: 'acl-mtime', Key: 'k' }));
+    assert.equal(await read.Body?.transformToString(), 'unchanged bytes');
+  });
+});
+
+describe('the order of Grants', () => {
+  /** Grants as answered, in order (not sorted). */
+  const inOrder = (grants: readonly Grant[] | undefined): string[] => (grants ?? []).map((g) =>
+    g.Grantee?.Type === 'Group' ? groupGrant(g.Grantee.URI ?? '', g.Permission ?? '') : `user:${g.Grantee?.ID}:${g.Grantee?.DisplayName}:${g.Permission}`);
+
+  test('canned ACLs answer group grants before the owner\'s FULL_CONTROL', async () => {
+    await owner.send(new CreateBucketCommand({ Bucket: 'order-canned', ACL: 'public-read-write' }));
+    const bucket = await owner.send(new GetBucketAclCommand({ Bucket: 'order-canned' }));
+    assert.deepEqual(inOrder(bucket.Grants), [groupGrant(ALL_USERS, 'READ'), groupGrant(ALL_USERS, 'WRITE'), rootGrant('FULL_CONTROL')]);
+
+    await owner.send(new PutObjectCommand({ Bucket: 'order-canned', Key: 'k', Body: 'x', ACL: 'authenticated-read' }));
+    const object = await owner.send(new GetObjectAclCommand({ Bucket: 'order-canned', Key: 'k' }));
+    assert.deepEqual(inOrder(object.Grants), [groupGrant(AUTHENTICATED_USERS, 'READ'), rootGrant('FULL_CONTROL')]);
+  });
+
+  test('bucket-owner-read written by another account: its FULL_CONTROL, then the bucket owner\'s READ', async () => {
+    await other.send(new PutObjectCommand({ Bucket: 'order-canned', Key: 'theirs', Body: 'x', ACL: 'bucket-owner-read' }));
+    const acl = await other.send(new GetObjectAclCommand({ Bucket: 'order-canned', Key: 'theirs' }));
+    assert.deepEqual(inOrder(acl.Grants), [otherGrant('FULL_CONTROL'), rootGrant('READ')]);
+    await other.send(new PutObjectAclCommand({ Bucket: 'order-canned', Key: 'theirs', ACL: 'bucket-owner-full-control' }));
+    const full = await other.send(new GetObjectAclCommand({ Bucket: 'order-canned', Key: 'theirs' }));
+    assert.deepEqual(inOrder(full.Grants), [otherGrant('FULL_CONTROL'), rootGrant('FULL_CONTROL')]);
+  });
+
+  test('a policy written owner-first is answered with its group grant first, accounts in the order written', async () => {
+    await owner.send(new PutBucketAclCommand({
+      Bucket: 'order-canned',
+      AccessControlPolicy: {
+        Owner: { ID: rootId },
+        Grants: [
+          { Grantee: { Type: 'CanonicalUser', ID: rootId }, Permission: 'FULL_CONTROL' },
+          { Grantee: { Type: 'CanonicalUser', ID: OTHER.id }, Permission: 'READ' },
+          { Grantee: { Type: 'Group', URI: ALL_USERS }, Permission: 'READ' },
+        ],
+      },
+    }));
+    const acl = await owner.send(new GetBucketAclCommand({ Bucket: 'order-canned' }));
+    assert.deepEqual(inOrder(acl.Grants), [groupGrant(ALL_USERS, 'READ'), rootGrant('FULL_CONTROL'), otherGrant('READ')]);
+  });
+});
+
 describe('raw GET ?acl', () => {
   /** Every <Grantee …> start tag of an AccessControlPolicy document. */
   const granteeTags = (xml: string): string[] => [...xml.matchAll(/<Grantee\b[^>]*>/g)].map((m) => m[0]);

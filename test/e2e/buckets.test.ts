@@ -1,16 +1,19 @@
 /**
  * Bucket operations through the AWS SDK for JavaScript v3: CreateBucket (naming
- * rules, LocationConstraint, re-creating an owned bucket), HeadBucket,
- * GetBucketLocation, ListBuckets, DeleteBucket.
+ * rules, LocationConstraint, re-creating an owned bucket and its ACL), HeadBucket,
+ * GetBucketLocation, ListBuckets (and its pages), DeleteBucket, and
+ * x-amz-expected-bucket-owner on every kind of bucket and object operation.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  CreateBucketCommand, DeleteBucketCommand, GetBucketLocationCommand, HeadBucketCommand, ListBucketsCommand,
-  PutObjectCommand, DeleteObjectCommand, type BucketLocationConstraint, type S3Client,
+  CreateBucketCommand, DeleteBucketCommand, GetBucketAclCommand, GetBucketLocationCommand, GetBucketTaggingCommand, GetObjectCommand,
+  HeadBucketCommand, HeadObjectCommand, ListBucketsCommand, ListObjectsV2Command, PutBucketAclCommand, PutObjectCommand, DeleteObjectCommand,
+  S3Client, type BucketLocationConstraint, type ListBucketsCommandOutput,
 } from '@aws-sdk/client-s3';
-import { runCairn, s3Client, startServer, type RunningServer } from './harness.js';
-import { rejectsWith, uniqueBucket } from './s3-helpers.js';
+import { ALL_USERS, anonymousClient, assertUnsigned, expectAllowed, expectError } from './acl-helpers.js';
+import { ROOT_KEY, runCairn, s3Client, startServer, type RunningServer } from './harness.js';
+import { bodyBytes, rejectsWith, uniqueBucket } from './s3-helpers.js';
 
 let server: RunningServer;
 let s3: S3Client;
@@ -106,6 +109,37 @@ describe('CreateBucket', () => {
     await rejectsWith(s3.send(new DeleteBucketCommand({ Bucket: name })), 'BucketNotEmpty', 409);
   });
 
+  test('re-creating your own bucket in us-east-1 gives it the request\'s ACL, private when it names none; objects stay', async () => {
+    const name = uniqueBucket('again-acl');
+    await s3.send(new CreateBucketCommand({ Bucket: name, ACL: 'public-read' }));
+    await s3.send(new PutObjectCommand({ Bucket: name, Key: 'kept', Body: 'x' }));
+    const groups = async (): Promise<string[]> => ((await s3.send(new GetBucketAclCommand({ Bucket: name }))).Grants ?? [])
+      .map((g) => `${g.Grantee?.Type}:${g.Grantee?.URI ?? 'owner'}:${g.Permission}`);
+    assert.deepEqual(await groups(), [`Group:${ALL_USERS}:READ`, 'CanonicalUser:owner:FULL_CONTROL']);
+
+    assert.equal((await s3.send(new CreateBucketCommand({ Bucket: name }))).$metadata.httpStatusCode, 200);
+    assert.deepEqual(await groups(), ['CanonicalUser:owner:FULL_CONTROL']);
+    assert.equal((await s3.send(new CreateBucketCommand({ Bucket: name, ACL: 'public-read-write' }))).$metadata.httpStatusCode, 200);
+    assert.deepEqual(await groups(), [`Group:${ALL_USERS}:READ`, `Group:${ALL_USERS}:WRITE`, 'CanonicalUser:owner:FULL_CONTROL']);
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: name }));
+    assert.deepEqual((listed.Contents ?? []).map((o) => o.Key), ['kept']);
+  });
+
+  test('outside us-east-1 re-creating your own bucket is 409 BucketAlreadyOwnedByYou and leaves its ACL', async () => {
+    const regional = await startServer({ args: ['--region', 'eu-west-1'] });
+    const eu = new S3Client({ endpoint: regional.endpoint, region: 'eu-west-1', forcePathStyle: true, credentials: ROOT_KEY, maxAttempts: 1 });
+    try {
+      const name = uniqueBucket('owned');
+      await eu.send(new CreateBucketCommand({ Bucket: name, ACL: 'public-read', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+      await rejectsWith(eu.send(new CreateBucketCommand({ Bucket: name, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } })), 'BucketAlreadyOwnedByYou', 409);
+      const acl = await eu.send(new GetBucketAclCommand({ Bucket: name }));
+      assert.deepEqual(acl.Grants?.map((g) => g.Grantee?.URI ?? g.Grantee?.Type), [ALL_USERS, 'CanonicalUser']);
+    } finally {
+      eu.destroy();
+      await regional.stop();
+    }
+  });
+
   test('a bucket owned by another account is BucketAlreadyExists (409)', async () => {
     const name = uniqueBucket('taken');
     await s3.send(new CreateBucketCommand({ Bucket: name }));
@@ -174,6 +208,117 @@ describe('ListBuckets', () => {
     } finally {
       s3Third.destroy();
     }
+  });
+});
+
+describe('ListBuckets pages', () => {
+  const names = (out: ListBucketsCommandOutput): string[] => (out.Buckets ?? []).map((b) => b.Name!);
+
+  test('max-buckets cuts pages in name order, continuation-token resumes, prefix narrows and is echoed', async () => {
+    const prefix = uniqueBucket('pages');
+    const mine = [`${prefix}-c`, `${prefix}-a`, `${prefix}-b`];
+    for (const name of mine) await s3.send(new CreateBucketCommand({ Bucket: name }));
+    const sorted = [...mine].sort();
+
+    const first = await s3.send(new ListBucketsCommand({ Prefix: prefix, MaxBuckets: 2 }));
+    assert.deepEqual(names(first), sorted.slice(0, 2));
+    assert.equal(first.Prefix, prefix);
+    assert.ok(first.ContinuationToken, 'a truncated page carries a continuation token');
+    assert.match(first.Owner?.ID ?? '', /^[0-9a-f]{64}$/);
+    const second = await s3.send(new ListBucketsCommand({ Prefix: prefix, MaxBuckets: 2, ContinuationToken: first.ContinuationToken }));
+    assert.deepEqual(names(second), sorted.slice(2));
+    assert.equal(second.ContinuationToken, undefined, 'the last page has no token');
+
+    // One at a time, each page's token leads to the next bucket.
+    const walked: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await s3.send(new ListBucketsCommand({ Prefix: prefix, MaxBuckets: 1, ContinuationToken: token }));
+      walked.push(...names(page));
+      token = page.ContinuationToken;
+    } while (token !== undefined && walked.length < 10);
+    assert.deepEqual(walked, sorted);
+
+    // Exactly max-buckets left: no token.
+    assert.equal((await s3.send(new ListBucketsCommand({ Prefix: prefix, MaxBuckets: 3 }))).ContinuationToken, undefined);
+    // Without max-buckets every bucket comes in one page, with no Prefix element unless one was asked.
+    const all = await s3.send(new ListBucketsCommand({}));
+    assert.equal(all.ContinuationToken, undefined);
+    assert.equal(all.Prefix, undefined);
+    for (const name of mine) assert.ok(names(all).includes(name));
+    assert.deepEqual(names(await s3.send(new ListBucketsCommand({ Prefix: `${prefix}-b` }))), [`${prefix}-b`]);
+    assert.deepEqual(names(await s3.send(new ListBucketsCommand({ Prefix: `${prefix}-none` }))), []);
+  });
+
+  test('bucket-region keeps the buckets of that region', async () => {
+    const prefix = uniqueBucket('regions');
+    await s3.send(new CreateBucketCommand({ Bucket: `${prefix}-home` }));
+    await s3.send(new CreateBucketCommand({ Bucket: `${prefix}-eu`, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+    const eu = await s3.send(new ListBucketsCommand({ Prefix: prefix, BucketRegion: 'eu-west-1' }));
+    assert.deepEqual(eu.Buckets?.map((b) => [b.Name, b.BucketRegion]), [[`${prefix}-eu`, 'eu-west-1']]);
+    const home = await s3.send(new ListBucketsCommand({ Prefix: prefix, BucketRegion: 'us-east-1' }));
+    assert.deepEqual(names(home), [`${prefix}-home`]);
+  });
+
+  test('a max-buckets outside 1-10000 or a token Cairn did not issue is 400 InvalidArgument', async () => {
+    for (const MaxBuckets of [0, 10001, -1]) {
+      await rejectsWith(s3.send(new ListBucketsCommand({ MaxBuckets })), 'InvalidArgument', 400);
+    }
+    for (const ContinuationToken of ['not a token!', 'x'.repeat(500), '']) {
+      await rejectsWith(s3.send(new ListBucketsCommand({ MaxBuckets: 1, ContinuationToken })), 'InvalidArgument', 400)
+        .catch((err: unknown) => { throw new Error(`token ${JSON.stringify(ContinuationToken.slice(0, 20))}: ${String(err)}`); });
+    }
+  });
+});
+
+describe('x-amz-expected-bucket-owner', () => {
+  test('the owner\'s own id lets every operation through; any other id is 403 AccessDenied and changes nothing', async () => {
+    const bucket = uniqueBucket('expected');
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const me = (await s3.send(new ListBucketsCommand({}))).Owner!.ID!;
+    const wrong = `${me}0`;
+
+    await expectAllowed(s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'right owner', ExpectedBucketOwner: me })));
+    await expectAllowed(s3.send(new HeadBucketCommand({ Bucket: bucket, ExpectedBucketOwner: me })));
+    const read = await expectAllowed(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'k', ExpectedBucketOwner: me })));
+    assert.equal((await bodyBytes(read.Body)).toString(), 'right owner');
+
+    await expectError(s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'wrong owner', ExpectedBucketOwner: wrong })), 403, 'AccessDenied');
+    await expectError(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'k', ExpectedBucketOwner: wrong })), 403, 'AccessDenied');
+    await expectError(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k', ExpectedBucketOwner: wrong })), 403, undefined);
+    await expectError(s3.send(new HeadBucketCommand({ Bucket: bucket, ExpectedBucketOwner: wrong })), 403, undefined);
+    await expectError(s3.send(new ListObjectsV2Command({ Bucket: bucket, ExpectedBucketOwner: wrong })), 403, 'AccessDenied');
+    await expectError(s3.send(new GetBucketAclCommand({ Bucket: bucket, ExpectedBucketOwner: wrong })), 403, 'AccessDenied');
+    await expectError(s3.send(new GetBucketTaggingCommand({ Bucket: bucket, ExpectedBucketOwner: wrong })), 403, 'AccessDenied');
+    await expectError(s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'k', ExpectedBucketOwner: wrong })), 403, 'AccessDenied');
+    await expectError(s3.send(new DeleteBucketCommand({ Bucket: bucket, ExpectedBucketOwner: wrong })), 403, 'AccessDenied');
+
+    const kept = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'k' }));
+    assert.equal((await bodyBytes(kept.Body)).toString(), 'right owner', 'the refused PUT and DELETE left the object as it was');
+  });
+
+  test('anonymous callers on a public-read-write bucket: a wrong owner is refused even where the ACL would allow', async () => {
+    const bucket = uniqueBucket('expected-anon');
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    await s3.send(new PutBucketAclCommand({ Bucket: bucket, ACL: 'public-read-write' }));
+    const me = (await s3.send(new ListBucketsCommand({}))).Owner!.ID!;
+    const anon = anonymousClient(server);
+    try {
+      await expectAllowed(anon.client.send(new ListObjectsV2Command({ Bucket: bucket, ExpectedBucketOwner: me })));
+      await expectAllowed(anon.client.send(new PutObjectCommand({ Bucket: bucket, Key: 'by-anyone', Body: 'x', ExpectedBucketOwner: me })));
+      await expectError(anon.client.send(new ListObjectsV2Command({ Bucket: bucket, ExpectedBucketOwner: `${me}foo` })), 403, 'AccessDenied');
+      await expectError(anon.client.send(new PutObjectCommand({ Bucket: bucket, Key: 'refused', Body: 'x', ExpectedBucketOwner: `${me}foo` })), 403, 'AccessDenied');
+      assertUnsigned(anon.sent);
+    } finally {
+      anon.client.destroy();
+    }
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+    assert.deepEqual((listed.Contents ?? []).map((o) => o.Key), ['by-anyone']);
+  });
+
+  test('a missing bucket is still NoSuchBucket', async () => {
+    await rejectsWith(s3.send(new HeadObjectCommand({ Bucket: uniqueBucket('expected-none'), Key: 'k', ExpectedBucketOwner: 'someone' })), 'NotFound', 404);
+    await rejectsWith(s3.send(new ListObjectsV2Command({ Bucket: uniqueBucket('expected-none'), ExpectedBucketOwner: 'someone' })), 'NoSuchBucket', 404);
   });
 });
 

@@ -38,8 +38,8 @@ const playground = uniqueBucket('fuzz-play');
 const kept = new Map<string, Buffer>();
 const keptEtags = new Map<string, string>();
 const uploadIds: string[] = [];
-/** Tags of a kept object, which no fuzzed request may change. */
-const KEPT_TAGS = [{ Key: 'kept', Value: 'yes' }, { Key: 'fuzz', Value: 'proof' }];
+/** Tags of a kept object, which no fuzzed request may change (written as `kept=yes&fuzz=proof`, answered in key order). */
+const KEPT_TAGS = [{ Key: 'fuzz', Value: 'proof' }, { Key: 'kept', Value: 'yes' }];
 const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 const signer = new SignatureV4({ credentials: ROOT_KEY, region: 'us-east-1', service: 's3', sha256: NodeSha256, uriEscapePath: false, applyChecksum: false });
 

@@ -199,7 +199,7 @@ describe('signed forms that S3 accepts', () => {
     const response = await post(bucket, tagged('tagged-by-form', doc), { content: 'tagged' });
     assert.equal(response.status, 204, await response.text());
     const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'tagged-by-form' }));
-    assert.deepEqual(tags.TagSet, [{ Key: 'source', Value: 'browser form' }, { Key: 'n', Value: '1' }]);
+    assert.deepEqual(tags.TagSet, [{ Key: 'n', Value: '1' }, { Key: 'source', Value: 'browser form' }]);
     assert.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'tagged-by-form' }))).TagCount, 2);
 
     await assertError(await post(bucket, tagged('badly-tagged', 'source=form'), { content: 'x' }), 400, 'MalformedXML');

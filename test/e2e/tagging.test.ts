@@ -1,16 +1,16 @@
 /**
- * Object tagging through the AWS SDK for JavaScript v3 (raw signed requests
- * where the SDK cannot send a broken document): PutObjectTagging,
- * GetObjectTagging and DeleteObjectTagging, tags given with x-amz-tagging on
+ * Object and bucket tagging through the AWS SDK for JavaScript v3 (raw signed
+ * requests where the SDK cannot send a broken document): PutObjectTagging,
+ * GetObjectTagging and DeleteObjectTagging, their bucket counterparts, tags given with x-amz-tagging on
  * PutObject, CreateMultipartUpload and CopyObject, x-amz-tagging-count on GET
  * and HEAD, S3's validation errors, and who may touch tags.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectTaggingCommand,
-  GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, ListObjectsV2Command, PutBucketAclCommand, PutObjectAclCommand,
-  PutObjectCommand, PutObjectTaggingCommand, UploadPartCommand, type S3Client, type Tag, type TaggingDirective,
+  CompleteMultipartUploadCommand, CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteBucketCommand,
+  DeleteBucketTaggingCommand, DeleteObjectTaggingCommand, GetBucketTaggingCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, ListObjectsV2Command, PutBucketAclCommand, PutObjectAclCommand,
+  PutBucketTaggingCommand, PutObjectCommand, PutObjectTaggingCommand, UploadPartCommand, type S3Client, type Tag, type TaggingDirective,
 } from '@aws-sdk/client-s3';
 import { createAccount, expectAllowed, expectError, type Account } from './acl-helpers.js';
 import { s3Client, startServer, type RunningServer } from './harness.js';
@@ -61,7 +61,8 @@ describe('object tagging', () => {
     // An unversioned bucket's object has no version id to report.
     assert.equal(put.VersionId, undefined);
     const got = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'obj' }));
-    assert.deepEqual(got.TagSet, set);
+    // S3 answers a tag set in key order, whatever order it was written in.
+    assert.deepEqual(got.TagSet, [set[2], set[0], set[1]]);
     assert.equal(got.VersionId, undefined);
     assert.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'obj' }))).TagCount, 3);
     // Tagging touches neither the bytes nor the ETag.
@@ -107,6 +108,15 @@ describe('object tagging', () => {
     assert.deepEqual(await tagsOf(bucket, 'k'), []);
   });
 
+  test('x-amz-tagging and PutObjectTagging sets are answered in key order', async () => {
+    const bucket = await newBucket(s3, 'tag-order');
+    // A pair without '=' is a key with an empty value.
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'x', Tagging: 'zeta=last&Alpha=upper&beta' }));
+    assert.deepEqual(await tagsOf(bucket, 'k'), [tag('Alpha', 'upper'), tag('beta', ''), tag('zeta', 'last')]);
+    await s3.send(new PutObjectTaggingCommand({ Bucket: bucket, Key: 'k', Tagging: { TagSet: [tag('2', 'b'), tag('10', 'a'), tag('1', 'c')] } }));
+    assert.deepEqual(await tagsOf(bucket, 'k'), [tag('1', 'c'), tag('10', 'a'), tag('2', 'b')]);
+  });
+
   test('CreateMultipartUpload keeps x-amz-tagging until CompleteMultipartUpload gives it to the object', async () => {
     const bucket = await newBucket(s3, 'tag-mpu');
     const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp', Tagging: 'stage=upload&team=storage' }));
@@ -130,7 +140,7 @@ describe('object tagging', () => {
 
   test('CopyObject copies the source\'s tags by default and with COPY, and takes x-amz-tagging with REPLACE', async () => {
     const bucket = await newBucket(s3, 'tag-copy');
-    const source = [tag('origin', 'source'), tag('n', '1')];
+    const source = [tag('n', '1'), tag('origin', 'source')];
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'src', Body: 'copied bytes', Tagging: 'origin=source&n=1' }));
 
     await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: 'default', CopySource: `${bucket}/src` }));
@@ -230,5 +240,92 @@ describe('object tagging', () => {
     } finally {
       stranger.destroy();
     }
+  });
+});
+
+describe('bucket tagging', () => {
+  async function bucketTags(bucket: string): Promise<Tag[] | undefined> {
+    return (await s3.send(new GetBucketTaggingCommand({ Bucket: bucket }))).TagSet;
+  }
+
+  test('PutBucketTagging, GetBucketTagging and DeleteBucketTagging; an untagged bucket is 404 NoSuchTagSet', async () => {
+    const bucket = await newBucket(s3, 'btag-roundtrip');
+    await rejectsWith(s3.send(new GetBucketTaggingCommand({ Bucket: bucket })), 'NoSuchTagSet', 404);
+
+    const put = await s3.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: [tag('team', 'storage'), tag('cost-centre', '42'), tag('empty', '')] } }));
+    assert.equal(put.$metadata.httpStatusCode, 204);
+    assert.deepEqual(await bucketTags(bucket), [tag('cost-centre', '42'), tag('empty', ''), tag('team', 'storage')]);
+    // The bucket's tags are not its objects'.
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'obj', Body: 'x' }));
+    assert.deepEqual(await tagsOf(bucket, 'obj'), []);
+
+    // A new set replaces the old one whole.
+    await s3.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: [tag('only', 'one')] } }));
+    assert.deepEqual(await bucketTags(bucket), [tag('only', 'one')]);
+
+    const deleted = await s3.send(new DeleteBucketTaggingCommand({ Bucket: bucket }));
+    assert.equal(deleted.$metadata.httpStatusCode, 204);
+    await rejectsWith(s3.send(new GetBucketTaggingCommand({ Bucket: bucket })), 'NoSuchTagSet', 404);
+    // Deleting what is not there is no error; neither is an empty set, which leaves the bucket untagged.
+    assert.equal((await s3.send(new DeleteBucketTaggingCommand({ Bucket: bucket }))).$metadata.httpStatusCode, 204);
+    await s3.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: [tag('k', 'v')] } }));
+    await s3.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: [] } }));
+    await rejectsWith(s3.send(new GetBucketTaggingCommand({ Bucket: bucket })), 'NoSuchTagSet', 404);
+  });
+
+  test('a bucket takes 50 tags, not 51; S3\'s tag rules and errors hold, and a refused set changes nothing', async () => {
+    const bucket = await newBucket(s3, 'btag-limits');
+    const fifty = Array.from({ length: 50 }, (_, i) => tag(`${String(i).padStart(2, '0')}${'é'.repeat(126)}`, 'ü'.repeat(256)));
+    await s3.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: fifty } }));
+    assert.deepEqual(await bucketTags(bucket), fifty);
+
+    const put = (TagSet: Tag[]): Promise<unknown> => s3.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet } }));
+    await rejectsWith(put(Array.from({ length: 51 }, (_, i) => tag(`k${i}`, 'v'))), 'InvalidTag', 400);
+    await rejectsWith(put([tag('é'.repeat(129), 'v')]), 'InvalidTag', 400);
+    await rejectsWith(put([tag('k', 'ü'.repeat(257))]), 'InvalidTag', 400);
+    await rejectsWith(put([tag('dup', '1'), tag('dup', '2')]), 'InvalidTag', 400);
+    await rejectsWith(put([tag('aws:cloudformation', 'v')]), 'InvalidTag', 400);
+
+    const raw = (body: string, headers: Record<string, string>): Promise<Response> =>
+      signedFetch(server, { method: 'PUT', path: `/${bucket}`, query: { tagging: '' }, body, headers });
+    for (const [body, headers, code] of [
+      ['<Tagging><TagSet>', { 'content-md5': md5Base64('<Tagging><TagSet>') }, 'MalformedXML'],
+      [tagging('<Tag><Key>k</Key></Tag>'), { 'content-md5': md5Base64(tagging('<Tag><Key>k</Key></Tag>')) }, 'MalformedXML'],
+      [tagging(tagXml('k', 'v')), {}, 'InvalidRequest'],
+      [tagging(tagXml('k', 'v')), { 'content-md5': md5Base64('other') }, 'BadDigest'],
+    ] as const) {
+      const res = await raw(body, headers);
+      const text = await res.text();
+      assert.equal(res.status, 400, text);
+      assert.equal(xmlValue(text, 'Code'), code, text);
+    }
+    assert.deepEqual(await bucketTags(bucket), fifty);
+  });
+
+  test('only the bucket owner, even against a FULL_CONTROL grant; a missing bucket is NoSuchBucket; a new bucket of the name starts untagged', async () => {
+    const bucket = await newBucket(s3, 'btag-owner');
+    await s3.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: [tag('owner', 'yes')] } }));
+    const other: Account = {
+      id: 'e'.repeat(64), name: 'bucket tagger', email: 'bucket-tagger@example.com',
+      key: { accessKeyId: 'CAIRNBUCKETTAGGER001', secretAccessKey: 'bucket-tagger-secret-00000000000000000' },
+    };
+    await createAccount(server.dataDir, other);
+    const stranger = s3Client(server, { ...other.key });
+    try {
+      await s3.send(new PutBucketAclCommand({ Bucket: bucket, GrantFullControl: `id="${other.id}"` }));
+      await expectError(stranger.send(new GetBucketTaggingCommand({ Bucket: bucket })), 403, 'AccessDenied');
+      await expectError(stranger.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: [tag('owner', 'no')] } })), 403, 'AccessDenied');
+      await expectError(stranger.send(new DeleteBucketTaggingCommand({ Bucket: bucket })), 403, 'AccessDenied');
+      assert.deepEqual(await bucketTags(bucket), [tag('owner', 'yes')]);
+    } finally {
+      stranger.destroy();
+    }
+
+    await rejectsWith(s3.send(new GetBucketTaggingCommand({ Bucket: `${bucket}-missing` })), 'NoSuchBucket', 404);
+    await rejectsWith(s3.send(new PutBucketTaggingCommand({ Bucket: `${bucket}-missing`, Tagging: { TagSet: [tag('k', 'v')] } })), 'NoSuchBucket', 404);
+
+    await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    await rejectsWith(s3.send(new GetBucketTaggingCommand({ Bucket: bucket })), 'NoSuchTagSet', 404);
   });
 });

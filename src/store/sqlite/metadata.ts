@@ -240,13 +240,18 @@ export class SqliteMetadata implements Metadata {
     return this.q.keysOf.all(accountId).map((r) => toKey(r)!);
   }
 
-  async createBucket(b: Bucket): Promise<CreateBucketOutcome> {
+  async createBucket(b: Bucket, owned: 'keep' | 'reset-acl' = 'keep'): Promise<CreateBucketOutcome> {
     return this.writes.run(() => {
       if (this.q.insertBucket.run(b.name, b.owner, b.createdAt.getTime(), b.location, JSON.stringify(b.acl), Object.keys(b.configs).length > 0 ? JSON.stringify(b.configs) : null).changes > 0) {
         this.forgetCaches();
         return 'created';
       }
-      return this.q.bucket.get(b.name)!.owner === b.owner ? 'owned-by-you' : 'owned-by-other';
+      if (this.q.bucket.get(b.name)!.owner !== b.owner) return 'owned-by-other';
+      if (owned === 'reset-acl') {
+        this.forgetCaches();
+        this.q.setBucketAcl.run(JSON.stringify(b.acl), b.name);
+      }
+      return 'owned-by-you';
     });
   }
   async getBucket(name: BucketName): Promise<Bucket | undefined> {
