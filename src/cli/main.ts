@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { adminCommand } from './admin.js';
 import { resolveServerConfig, serverOptions } from './config.js';
-import { runServer } from './server.js';
+import { exitOnListenError, ListenError, runServer } from './server.js';
 
 const program = new Command('cairn').description('Cairn: an S3-compatible object store');
 
@@ -20,7 +20,10 @@ server.action(async (flags: Record<string, string | string[] | undefined>) => {
     process.stderr.write(`cairn server: ${(err as Error).message}\n`);
     process.exit(2);
   }
-  await runServer(config);
+  await runServer(config).catch((err: unknown) => {
+    if (err instanceof ListenError) exitOnListenError(err);
+    throw err;
+  });
 });
 
 program.addCommand(adminCommand());

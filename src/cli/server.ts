@@ -19,22 +19,41 @@ import { BlobCollector, sweepOrphans } from '../workers/blob-gc.js';
 import type { ServerConfig } from './config.js';
 import { ensureRoot, type RootCredentials } from './credentials.js';
 
-/** What a worker tells the primary once it listens. */
-interface ListeningMessage {
-  readonly type: 'cairn:listening';
-  readonly http: number;
-  readonly https: number | undefined;
-}
+/** What a worker tells the primary once it listens, or why it cannot. */
+type WorkerMessage =
+  | { readonly type: 'cairn:listening'; readonly http: number; readonly https: number | undefined }
+  | { readonly type: 'cairn:listen-failed'; readonly message: string };
+
+/** A socket Cairn could not listen on; its message is the one line an operator needs. */
+export class ListenError extends Error {}
+
+/** Causes of listen failures an operator can fix, by errno code. */
+const LISTEN_CAUSES: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'the port is already in use',
+  EACCES: 'permission denied',
+  EADDRNOTAVAIL: 'the address is not one of this machine\'s',
+};
 
 function endpointOf(scheme: string, address: string, port: number): string {
   return `${scheme}://${address.includes(':') ? `[${address}]` : address}:${port}`;
 }
 
-function listen(server: Server | TlsServer, port: number, address: string): Promise<number> {
+/** Listens on `port`, the value of the setting `flag`; a failure is a ListenError naming the setting at fault. */
+function listen(server: Server | TlsServer, port: number, address: string, flag: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const cause = LISTEN_CAUSES[err.code ?? ''] ?? err.message;
+      const setting = err.code === 'EADDRNOTAVAIL' ? `--address ${address}` : `${flag} ${port}`;
+      reject(new ListenError(`cannot listen on ${endpointOf('tcp', address, port).slice('tcp://'.length)} (${setting}): ${cause}`));
+    });
     server.listen(port, address, () => resolve((server.address() as AddressInfo).port));
   });
+}
+
+/** Stops the process with the one line that says which setting to change. */
+export function exitOnListenError(err: ListenError): never {
+  process.stderr.write(`cairn server: ${err.message}\n`);
+  process.exit(1);
 }
 
 function readTls(config: ServerConfig): { cert: Buffer; key: Buffer } | undefined {
@@ -134,8 +153,8 @@ async function serve(config: ServerConfig, logger: Logger, store: EmbeddedStore)
   const tls = readTls(config);
   const https = tls ? createS3Server(options, limits, tls) : undefined;
   const ports = {
-    http: await listen(http, config.port, config.address),
-    https: https ? await listen(https, config.tlsPort, config.address) : undefined,
+    http: await listen(http, config.port, config.address, '--port'),
+    https: https ? await listen(https, config.tlsPort, config.address, '--tls-port') : undefined,
   };
   const s3 = https ? [http, https] : [http];
   return {
@@ -191,7 +210,7 @@ async function runSingle(config: ServerConfig, logger: Logger): Promise<void> {
     metrics: async () => ({ contentType: serving.metrics.registry.contentType, body: await serving.metrics.registry.metrics() }),
     ready: () => store.ping(),
   });
-  const adminPort = await listen(admin, config.adminPort, config.address);
+  const adminPort = await listen(admin, config.adminPort, config.address, '--admin-port');
   announce(config, root, serving.ports.http, serving.ports.https, adminPort);
   onSignals(async () => {
     admin.close();
@@ -203,11 +222,19 @@ async function runSingle(config: ServerConfig, logger: Logger): Promise<void> {
 
 async function runWorker(config: ServerConfig, logger: Logger): Promise<void> {
   const store = openStore(config);
-  const serving = await serve(config, logger, store);
+  let serving;
+  try {
+    serving = await serve(config, logger, store);
+  } catch (err) {
+    // The primary reports it once and stops, rather than replacing this worker forever.
+    if (!(err instanceof ListenError)) throw err;
+    process.send?.({ type: 'cairn:listen-failed', message: err.message } satisfies WorkerMessage);
+    return;
+  }
   // Constructing one is what makes prom-client answer the primary's requests for this worker's metrics.
   AggregatorRegistry.setRegistries([serving.metrics.registry]);
   void new AggregatorRegistry();
-  const message: ListeningMessage = { type: 'cairn:listening', http: serving.ports.http, https: serving.ports.https };
+  const message: WorkerMessage = { type: 'cairn:listening', http: serving.ports.http, https: serving.ports.https };
   process.send?.(message);
   onSignals(() => serving.stop(), () => serving.reloadTls(), logger);
 }
@@ -226,11 +253,16 @@ async function runPrimary(config: ServerConfig, logger: Logger): Promise<void> {
       if (Object.keys(cluster.workers ?? {}).length === 0) throw new Error('no worker is running');
     },
   });
-  const adminPort = await listen(admin, config.adminPort, config.address);
+  const adminPort = await listen(admin, config.adminPort, config.address, '--admin-port');
   let stopping = false;
   let announced = false;
   const fork = (): Worker => cluster.fork();
-  cluster.on('message', (_worker, message: ListeningMessage) => {
+  cluster.on('message', (_worker, message: WorkerMessage) => {
+    if (message?.type === 'cairn:listen-failed' && !stopping) {
+      stopping = true;
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
+      exitOnListenError(new ListenError(message.message));
+    }
     if (message?.type !== 'cairn:listening' || announced) return;
     announced = true;
     announce(config, root, message.http, message.https, adminPort);
