@@ -12,6 +12,7 @@ import {
 } from './object-headers.js';
 import { MAX_PUT_SIZE, writeConditionFrom } from './put.js';
 import { tagsFromHeader } from './tag-set.js';
+import { expirationHeader } from './lifecycle.js';
 
 /** Parses x-amz-copy-source: `[/]bucket/key[?versionId=…]`, URL-encoded. */
 export function parseCopySource(value: string): { bucket: string; key: string; versionId: string | undefined } {
@@ -101,7 +102,10 @@ export async function copyObject(ctx: RequestContext): Promise<void> {
       LastModified: isoDate(record.lastModified),
       ETag: quoteEtag(record.etag),
       ...(record.checksum ? { [`Checksum${record.checksum.algorithm}`]: record.checksum.value, ChecksumType: record.checksum.type } : {}),
-    }, source.versionId !== undefined ? { 'x-amz-copy-source-version-id': source.versionId } : {});
+    }, {
+      ...(source.versionId !== undefined ? { 'x-amz-copy-source-version-id': source.versionId } : {}),
+      ...await expirationHeader(ctx, record),
+    });
   } catch (err) {
     await ctx.store.blobs.discard(stored.data);
     throw err;

@@ -20,6 +20,7 @@ import { displayNames, ownerElement } from './owners.js';
 import { verifiedChecksum } from './put.js';
 import { parseRange } from './range.js';
 import { tagsFromHeader } from './tag-set.js';
+import { expirationHeader } from './lifecycle.js';
 
 export const MAX_PART_NUMBER = 10_000;
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -309,7 +310,7 @@ export async function completeMultipartUpload(ctx: RequestContext): Promise<void
     Key: record.key,
     ETag: quoteEtag(record.etag),
     ...(record.checksum ? { [`Checksum${record.checksum.algorithm}`]: record.checksum.value, ChecksumType: record.checksum.type } : {}),
-  });
+  }, await expirationHeader(ctx, record));
 }
 
 function expectedObjectSize(ctx: RequestContext): number | undefined {

@@ -10,6 +10,7 @@ import {
   userMetadataFrom, validateKey, type ChecksumRequest,
 } from './object-headers.js';
 import { tagsFromHeader } from './tag-set.js';
+import { expirationHeader } from './lifecycle.js';
 
 /** Largest single PUT S3 accepts. */
 export const MAX_PUT_SIZE = 5 * 1024 ** 3;
@@ -30,6 +31,7 @@ export async function putObject(ctx: RequestContext): Promise<void> {
   sendEmpty(ctx.res, 200, {
     ETag: quoteEtag(record.etag),
     ...(checksum ? { [`x-amz-checksum-${checksum.algorithm.toLowerCase()}`]: checksum.value, 'x-amz-checksum-type': checksum.type } : {}),
+    ...await expirationHeader(ctx, record),
   });
 }
 
