@@ -10,9 +10,12 @@ export interface XmlObject { [name: string]: XmlValue }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
 
-/** Escapes text for XML; control characters XML 1.0 cannot carry literally become character references. */
+/**
+ * Escapes text for XML; control characters XML 1.0 cannot carry literally become
+ * character references, and so does CR, which a parser would otherwise fold into LF.
+ */
 export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']|[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g,
+  return text.replace(/[&<>"']|[\u0000-\u0008\u000b-\u001f]/g,
     (c) => ESCAPES[c] ?? `&#x${c.charCodeAt(0).toString(16).toUpperCase()};`);
 }
 

@@ -41,3 +41,9 @@ test('references to characters XML does not allow, or not well formed, are Malfo
     assert.throws(() => parseXml(`<Delete><Object><Key>a${ref}b</Key></Object></Delete>`, 'Delete'), { code: 'MalformedXML' }, ref);
   }
 });
+
+test('a carriage return is written as a reference, so that parsers do not fold CRLF into LF', () => {
+  const xml = renderXml('Deleted', { Key: 'a\r\nb' }, null);
+  assert.ok(xml.includes('<Key>a&#xD;\nb</Key>'), xml);
+  assert.equal(textOf(parseXml(xml, 'Deleted'), 'Key'), 'a\r\nb');
+});
