@@ -34,8 +34,12 @@ const LISTEN_CAUSES: Readonly<Record<string, string>> = {
   EADDRNOTAVAIL: 'the address is not one of this machine\'s',
 };
 
+function hostPort(address: string, port: number): string {
+  return `${address.includes(':') ? `[${address}]` : address}:${port}`;
+}
+
 function endpointOf(scheme: string, address: string, port: number): string {
-  return `${scheme}://${address.includes(':') ? `[${address}]` : address}:${port}`;
+  return `${scheme}://${hostPort(address, port)}`;
 }
 
 /** Listens on `port`, the value of the setting `flag`; a failure is a ListenError naming the setting at fault. */
@@ -44,7 +48,7 @@ function listen(server: Server | TlsServer, port: number, address: string, flag:
     server.once('error', (err: NodeJS.ErrnoException) => {
       const cause = LISTEN_CAUSES[err.code ?? ''] ?? err.message;
       const setting = err.code === 'EADDRNOTAVAIL' ? `--address ${address}` : `${flag} ${port}`;
-      reject(new ListenError(`cannot listen on ${endpointOf('tcp', address, port).slice('tcp://'.length)} (${setting}): ${cause}`));
+      reject(new ListenError(`cannot listen on ${hostPort(address, port)} (${setting}): ${cause}`));
     });
     server.listen(port, address, () => resolve((server.address() as AddressInfo).port));
   });
@@ -222,7 +226,7 @@ async function runSingle(config: ServerConfig, logger: Logger): Promise<void> {
 
 async function runWorker(config: ServerConfig, logger: Logger): Promise<void> {
   const store = openStore(config);
-  let serving;
+  let serving: Awaited<ReturnType<typeof serve>>;
   try {
     serving = await serve(config, logger, store);
   } catch (err) {
