@@ -18,6 +18,9 @@ python3 -c 'import requests' 2>/dev/null || need_apt+=(python3-requests)
 /usr/bin/python3 -m pytest --version >/dev/null 2>&1 || need_apt+=(python3-pytest)
 # The browser tests drive Debian's Chromium through playwright-core (no browser download).
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# Multipart uploads through rclone's and git-annex's own S3 clients (test/python/test_rclone_git_annex.py).
+command -v rclone >/dev/null 2>&1 || need_apt+=(rclone)
+command -v git-annex >/dev/null 2>&1 || need_apt+=(git-annex)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing ${need_apt[*]} from Debian's packages"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"

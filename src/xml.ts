@@ -1,3 +1,4 @@
+import { EntityDecoder } from '@nodable/entities';
 import { XMLParser } from 'fast-xml-parser';
 import { S3Error } from './errors.js';
 
@@ -9,9 +10,12 @@ export interface XmlObject { [name: string]: XmlValue }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
 
-/** Escapes text for XML; control characters XML 1.0 cannot carry literally become character references. */
+/**
+ * Escapes text for XML; control characters XML 1.0 cannot carry literally become
+ * character references, and so does CR, which a parser would otherwise fold into LF.
+ */
 export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']|[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g,
+  return text.replace(/[&<>"']|[\u0000-\u0008\u000b-\u001f]/g,
     (c) => ESCAPES[c] ?? `&#x${c.charCodeAt(0).toString(16).toUpperCase()};`);
 }
 
@@ -56,8 +60,33 @@ const parser = new XMLParser({
   parseAttributeValue: false,
   trimValues: false,
   processEntities: true,
-  htmlEntities: false,
+  // XML's five named entities and numeric character references (&#34;, &#x22;), which clients'
+  // XML writers use (rclone quotes ETags so); no HTML names. Every reference reaching it is valid (see below).
+  entityDecoder: new EntityDecoder({ numericAllowed: true }),
 });
+
+/** Sections whose text is literal: references there are not references. */
+const LITERAL_SECTIONS = /<!\[CDATA\[[\s\S]*?\]\]>|<!--[\s\S]*?-->/g;
+
+/**
+ * Whether every `&#` starts a character reference to a character XML 1.0 allows
+ * (its Char production). Anything else makes the document not well-formed; the
+ * decoder would instead drop or keep it literally, so a key would silently change.
+ */
+function characterReferencesValid(text: string): boolean {
+  const outside = text.replace(LITERAL_SECTIONS, '');
+  const reference = /&#(?:([0-9]+)|x([0-9a-fA-F]+));/y;
+  for (let at = outside.indexOf('&#'); at >= 0; at = outside.indexOf('&#', reference.lastIndex)) {
+    reference.lastIndex = at;
+    const ref = reference.exec(outside);
+    if (!ref) return false;
+    const cp = ref[1] !== undefined ? Number(ref[1]) : parseInt(ref[2]!, 16);
+    const allowed = cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff)
+      || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
+    if (!allowed) return false;
+  }
+  return true;
+}
 
 /** A parsed element: text or child elements, each child possibly repeated. */
 export type ParsedXml = string | { [name: string]: ParsedXml | ParsedXml[] };
@@ -68,7 +97,7 @@ export type ParsedXml = string | { [name: string]: ParsedXml | ParsedXml[] };
  * never need one, and they are the door to entity-expansion attacks.
  */
 export function parseXml(text: string, root: string): ParsedXml {
-  if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw new S3Error('MalformedXML');
+  if (/<!DOCTYPE|<!ENTITY/i.test(text) || !characterReferencesValid(text)) throw new S3Error('MalformedXML');
   let doc: unknown;
   try {
     doc = parser.parse(text, true);

@@ -15,6 +15,7 @@ import { tagsFromHeader } from './tag-set.js';
 import { versionHeader, writtenVersionHeader } from './versions.js';
 import { newVersionLock } from './object-lock.js';
 import { NULL_VERSION } from '../store/version-rules.js';
+import { expirationHeader } from './lifecycle.js';
 
 /** Parses x-amz-copy-source: `[/]bucket/key[?versionId=…]`, URL-encoded. */
 export function parseCopySource(value: string): { bucket: string; key: string; versionId: string | undefined } {
@@ -117,7 +118,7 @@ export async function copyObject(ctx: RequestContext): Promise<void> {
       LastModified: isoDate(record.lastModified),
       ETag: quoteEtag(record.etag),
       ...(record.checksum ? { [`Checksum${record.checksum.algorithm}`]: record.checksum.value, ChecksumType: record.checksum.type } : {}),
-    }, { ...copySourceVersionHeader(source), ...writtenVersionHeader(record.versionId) });
+    }, { ...copySourceVersionHeader(source), ...writtenVersionHeader(record.versionId), ...await expirationHeader(ctx, record) });
   } catch (err) {
     await ctx.store.blobs.discard(stored.data);
     throw err;

@@ -15,6 +15,7 @@ import { versionHeader } from './versions.js';
 import { lockHeaders } from './object-lock.js';
 import { parseRange, type ByteRange } from './range.js';
 import { extentMd5, inlineIntact, IntegrityError, Md5Verifier, quarantineObject } from '../store/integrity.js';
+import { expirationHeader } from './lifecycle.js';
 
 /** Query parameters that override response headers on GET (signed requests only, as S3 does). */
 const RESPONSE_OVERRIDES = {
@@ -113,6 +114,7 @@ async function answerRead(ctx: RequestContext, record: ObjectHead, body: ObjectR
     ctx.res.end();
     return;
   }
+  Object.assign(common, await expirationHeader(ctx, record));
   for (const [param, headerName] of Object.entries(RESPONSE_OVERRIDES)) {
     const value = ctx.target.query.get(param);
     if (value === null) continue;

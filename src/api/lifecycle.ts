@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { S3Error } from '../errors.js';
 import { sendEmpty, sendXml } from '../http/respond.js';
 import { parseLifecycleConfiguration, renderLifecycleConfiguration } from '../lifecycle/configuration-xml.js';
+import { expirationOf } from '../lifecycle/rules.js';
+import type { ObjectHead } from '../store/types.js';
 import { readSmallBody } from './body.js';
 import { bucketOf, type RequestContext } from './context.js';
 import { contentMd5From } from './object-headers.js';
@@ -29,4 +31,21 @@ export async function getBucketLifecycleConfiguration(ctx: RequestContext): Prom
 export async function deleteBucketLifecycle(ctx: RequestContext): Promise<void> {
   await ctx.store.metadata.lifecycle.deleteConfiguration(bucketOf(ctx).name);
   sendEmpty(ctx.res, 204);
+}
+
+/**
+ * `x-amz-expiration` for responses that write or read an object a rule will
+ * expire: `expiry-date="<RFC 1123>", rule-id="<id>"`, as S3 sends it; no header otherwise.
+ */
+export async function expirationHeader(ctx: RequestContext, object: Pick<ObjectHead, 'bucket' | 'key' | 'size' | 'tags' | 'lastModified'>): Promise<Record<string, string>> {
+  const config = await ctx.store.metadata.lifecycle.getConfiguration(object.bucket);
+  const notice = config && expirationOf(config, object, ctx.settings.lifecycle);
+  if (!notice) return {};
+  // A rule ID may hold any character; a header value carries only printable ASCII, and the ID sits in quotes.
+  const ruleId = notice.ruleId.replace(/[^\x20-\x7e]|["%\\]/gu, percentEncoded);
+  return { 'x-amz-expiration': `expiry-date="${new Date(notice.at).toUTCString()}", rule-id="${ruleId}"` };
+}
+
+function percentEncoded(c: string): string {
+  return [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
 }

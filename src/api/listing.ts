@@ -42,6 +42,11 @@ export function urlEncode(s: string): string {
     .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
+/** S3 leaves Delimiter out when none was asked for, an empty one included. */
+function delimiterElement(p: ListParams): XmlObject {
+  return p.delimiter === '' ? {} : { Delimiter: p.encode(p.delimiter) };
+}
+
 function contents(objects: readonly ObjectSummary[], p: ListParams, owners: ReadonlyMap<string, string> | undefined): XmlObject[] {
   return objects.map((o) => ({
     Key: p.encode(o.key),
@@ -70,7 +75,7 @@ export async function listObjects(ctx: RequestContext): Promise<void> {
     // S3 gives NextMarker only when a delimiter was asked for; clients use the last key otherwise.
     ...(page.isTruncated && p.delimiter !== '' && page.last !== undefined ? { NextMarker: p.encode(page.last) } : {}),
     MaxKeys: p.maxKeys,
-    Delimiter: p.encode(p.delimiter),
+    ...delimiterElement(p),
     IsTruncated: page.isTruncated,
     ...(p.encodingType ? { EncodingType: p.encodingType } : {}),
     Contents: contents(page.objects, p, owners),
@@ -94,7 +99,7 @@ export async function listObjectsV2(ctx: RequestContext): Promise<void> {
   sendXml(ctx.res, 200, 'ListBucketResult', {
     Name: bucket.name,
     Prefix: p.encode(p.prefix),
-    ...(query.has('delimiter') ? { Delimiter: p.encode(p.delimiter) } : {}),
+    ...delimiterElement(p),
     MaxKeys: p.maxKeys,
     ...(p.encodingType ? { EncodingType: p.encodingType } : {}),
     KeyCount: page.objects.length + page.commonPrefixes.length,

@@ -23,6 +23,7 @@ import { displayNames, ownerElement } from './owners.js';
 import { verifiedChecksum, writeConditionFrom } from './put.js';
 import { parseRange } from './range.js';
 import { tagsFromHeader } from './tag-set.js';
+import { expirationHeader } from './lifecycle.js';
 
 export const MAX_PART_NUMBER = 10_000;
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -332,7 +333,7 @@ export async function completeMultipartUpload(ctx: RequestContext): Promise<void
   const body = await readSmallBody(ctx.body(), MAX_COMPLETE_BODY);
   const requested = parseCompleteBody(body.toString('utf8'), upload?.checksumAlgorithm);
   if (!upload) {
-    sendCompletion(ctx, await completedBefore(ctx, uploadId, requested));
+    await sendCompletion(ctx, await completedBefore(ctx, uploadId, requested));
     return;
   }
   const typeHeader = ctx.req.headers['x-amz-checksum-type'];
@@ -350,10 +351,10 @@ export async function completeMultipartUpload(ctx: RequestContext): Promise<void
     record = await completedBefore(ctx, uploadId, requested);
   }
   ctx.settings.onGarbage();
-  sendCompletion(ctx, record);
+  await sendCompletion(ctx, record);
 }
 
-function sendCompletion(ctx: RequestContext, record: ObjectHead): void {
+async function sendCompletion(ctx: RequestContext, record: ObjectHead): Promise<void> {
   const host = ctx.req.headers.host ?? 'localhost';
   sendXml(ctx.res, 200, 'CompleteMultipartUploadResult', {
     Location: `http://${host}/${encodeURIComponent(record.bucket)}/${record.key.split('/').map(encodeURIComponent).join('/')}`,
@@ -361,7 +362,7 @@ function sendCompletion(ctx: RequestContext, record: ObjectHead): void {
     Key: record.key,
     ETag: quoteEtag(record.etag),
     ...(record.checksum ? { [`Checksum${record.checksum.algorithm}`]: record.checksum.value, ChecksumType: record.checksum.type } : {}),
-  }, writtenVersionHeader(record.versionId));
+  }, { ...writtenVersionHeader(record.versionId), ...await expirationHeader(ctx, record) });
 }
 
 /** The upload named by `uploadId` if it is still in progress for the addressed bucket and key. */

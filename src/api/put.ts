@@ -13,6 +13,7 @@ import { tagsFromHeader } from './tag-set.js';
 import { writtenVersionHeader } from './versions.js';
 import { newVersionLock, type NewVersionLock } from './object-lock.js';
 import { NULL_VERSION } from '../store/version-rules.js';
+import { expirationHeader } from './lifecycle.js';
 
 /** Largest single PUT S3 accepts. */
 export const MAX_PUT_SIZE = 5 * 1024 ** 3;
@@ -35,6 +36,7 @@ export async function putObject(ctx: RequestContext): Promise<void> {
     ETag: quoteEtag(record.etag),
     ...writtenVersionHeader(record.versionId),
     ...(checksum ? { [`x-amz-checksum-${checksum.algorithm.toLowerCase()}`]: checksum.value, 'x-amz-checksum-type': checksum.type } : {}),
+    ...await expirationHeader(ctx, record),
   });
 }
 

@@ -20,22 +20,45 @@ import type { ServerConfig } from './config.js';
 import { ensureRoot, type RootCredentials } from './credentials.js';
 import { provision } from './initial-accounts.js';
 
-/** What a worker tells the primary once it listens. */
-interface ListeningMessage {
-  readonly type: 'cairn:listening';
-  readonly http: number;
-  readonly https: number | undefined;
+/** What a worker tells the primary once it listens, or why it cannot. */
+type WorkerMessage =
+  | { readonly type: 'cairn:listening'; readonly http: number; readonly https: number | undefined }
+  | { readonly type: 'cairn:listen-failed'; readonly message: string };
+
+/** A socket Cairn could not listen on; its message is the one line an operator needs. */
+export class ListenError extends Error {}
+
+/** Causes of listen failures an operator can fix, by errno code. */
+const LISTEN_CAUSES: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'the port is already in use',
+  EACCES: 'permission denied',
+  EADDRNOTAVAIL: 'the address is not one of this machine\'s',
+};
+
+function hostPort(address: string, port: number): string {
+  return `${address.includes(':') ? `[${address}]` : address}:${port}`;
 }
 
 function endpointOf(scheme: string, address: string, port: number): string {
-  return `${scheme}://${address.includes(':') ? `[${address}]` : address}:${port}`;
+  return `${scheme}://${hostPort(address, port)}`;
 }
 
-function listen(server: Server | TlsServer, port: number, address: string): Promise<number> {
+/** Listens on `port`, the value of the setting `flag`; a failure is a ListenError naming the setting at fault. */
+function listen(server: Server | TlsServer, port: number, address: string, flag: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const cause = LISTEN_CAUSES[err.code ?? ''] ?? err.message;
+      const setting = err.code === 'EADDRNOTAVAIL' ? `--address ${address}` : `${flag} ${port}`;
+      reject(new ListenError(`cannot listen on ${hostPort(address, port)} (${setting}): ${cause}`));
+    });
     server.listen(port, address, () => resolve((server.address() as AddressInfo).port));
   });
+}
+
+/** Stops the process with the one line that says which setting to change. */
+export function exitOnListenError(err: ListenError): never {
+  process.stderr.write(`cairn server: ${err.message}\n`);
+  process.exit(1);
 }
 
 function readTls(config: ServerConfig): { cert: Buffer; key: Buffer } | undefined {
@@ -155,7 +178,7 @@ export async function startServer(config: ServerConfig, logger: Logger, embedded
   };
   let adminPort: number;
   try {
-    adminPort = await listen(admin, config.adminPort, config.address);
+    adminPort = await listen(admin, config.adminPort, config.address, '--admin-port');
   } catch (err) {
     await stop();
     throw err;
@@ -199,8 +222,8 @@ async function serve(
   const tls = readTls(config);
   const https = tls ? createS3Server(options, limits, tls) : undefined;
   const ports = {
-    http: await listen(http, config.port, config.address),
-    https: https ? await listen(https, config.tlsPort, config.address) : undefined,
+    http: await listen(http, config.port, config.address, '--port'),
+    https: https ? await listen(https, config.tlsPort, config.address, '--tls-port') : undefined,
   };
   const s3 = https ? [http, https] : [http];
   return {
@@ -255,11 +278,19 @@ async function runSingle(config: ServerConfig, logger: Logger): Promise<void> {
 
 async function runWorker(config: ServerConfig, logger: Logger): Promise<void> {
   const store = openStore(config);
-  const serving = await serve(config, logger, store);
+  let serving: Awaited<ReturnType<typeof serve>>;
+  try {
+    serving = await serve(config, logger, store);
+  } catch (err) {
+    // The primary reports it once and stops, rather than replacing this worker forever.
+    if (!(err instanceof ListenError)) throw err;
+    process.send?.({ type: 'cairn:listen-failed', message: err.message } satisfies WorkerMessage);
+    return;
+  }
   // Constructing one is what makes prom-client answer the primary's requests for this worker's metrics.
   AggregatorRegistry.setRegistries([serving.metrics.registry]);
   void new AggregatorRegistry();
-  const message: ListeningMessage = { type: 'cairn:listening', http: serving.ports.http, https: serving.ports.https };
+  const message: WorkerMessage = { type: 'cairn:listening', http: serving.ports.http, https: serving.ports.https };
   process.send?.(message);
   onSignals(() => serving.stop(), () => serving.reloadTls(), logger);
 }
@@ -278,11 +309,16 @@ async function runPrimary(config: ServerConfig, logger: Logger): Promise<void> {
       if (Object.keys(cluster.workers ?? {}).length === 0) throw new Error('no worker is running');
     },
   });
-  const adminPort = await listen(admin, config.adminPort, config.address);
+  const adminPort = await listen(admin, config.adminPort, config.address, '--admin-port');
   let stopping = false;
   let announced = false;
   const fork = (): Worker => cluster.fork();
-  cluster.on('message', (_worker, message: ListeningMessage) => {
+  cluster.on('message', (_worker, message: WorkerMessage) => {
+    if (message?.type === 'cairn:listen-failed' && !stopping) {
+      stopping = true;
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
+      exitOnListenError(new ListenError(message.message));
+    }
     if (message?.type !== 'cairn:listening' || announced) return;
     announced = true;
     announce(config, root, message.http, message.https, adminPort);

@@ -9,6 +9,7 @@ import { authorize } from '../auth/authorize.js';
 import { checkExpectedOwner } from '../auth/expected-owner.js';
 import type { SecretLookup } from '../auth/types.js';
 import type { Handler, ServiceSettings } from '../api/context.js';
+import { refuseEncryption } from '../api/encryption.js';
 import { S3Error } from '../errors.js';
 import type { OperationName } from '../router/operations.js';
 import { bucketFromHost, parseTarget, route } from '../router/route.js';
@@ -163,6 +164,7 @@ async function handle(options: S3ServerOptions, req: IncomingMessage, res: Serve
     if (auth.principal.kind === 'account') seen.principal = auth.principal.accountId;
     checkExpectedOwner(req.headers, bucket);
     authorize(spec.permission, auth.principal, bucket);
+    refuseEncryption(operation, spec.target === 'object', req.headers);
     await options.handlers[operation]({
       req, res, requestId, operation, target, auth, principal: auth.principal,
       store: options.store, settings: options.settings, lookup: options.lookup, bucket,

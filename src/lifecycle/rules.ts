@@ -75,3 +75,22 @@ export function shouldAbort(config: LifecycleConfiguration, upload: Upload, now:
   return enabledRulesFor(config, { key: upload.key }).some((r) =>
     r.abortIncompleteUploadDays !== undefined && daysAfter(s, upload.initiated.getTime(), r.abortIncompleteUploadDays) <= now);
 }
+
+/** When the rules will expire an object, and the rule that will. */
+export interface ExpirationNotice {
+  readonly at: number;
+  readonly ruleId: string;
+}
+
+/**
+ * The expiration S3 announces for an object (x-amz-expiration): the earliest
+ * among the enabled rules that match it, computed as the worker will apply it.
+ */
+export function expirationOf(config: LifecycleConfiguration, object: Filterable & { readonly lastModified: Date }, s: LifecycleSettings): ExpirationNotice | undefined {
+  let earliest: ExpirationNotice | undefined;
+  for (const rule of enabledRulesFor(config, object)) {
+    const at = rule.expiration && dueAt(s, rule.expiration, object.lastModified.getTime());
+    if (at !== undefined && (earliest === undefined || at < earliest.at)) earliest = { at, ruleId: rule.id };
+  }
+  return earliest;
+}

@@ -6,12 +6,10 @@ import type { LifecycleMetrics } from '../observability/metrics.js';
 import type { LifecycleConfiguration, LifecycleCursor } from '../store/lifecycle-types.js';
 import type { Blobs, ColdStore, Metadata, ObjectRecord } from '../store/types.js';
 import { decide, shouldAbort } from './rules.js';
-import { dayMs, daysAfter, type LifecycleSettings } from './settings.js';
+import { daysAfter, workerPeriods, type LifecycleSettings, type WorkerPeriods } from './settings.js';
 
 /** Rows per step; between steps the event loop serves requests. */
 const BATCH = 100;
-/** Rules are due at day granularity: a full scan of every configured bucket at most hourly is plenty. */
-const MAX_RULE_PERIOD_MS = 3600_000;
 
 export interface LifecycleWorkerOptions {
   readonly metadata: Metadata;
@@ -37,8 +35,11 @@ export class LifecycleWorker {
   private running: Promise<void> | undefined;
   private stopping = false;
   private lastRulePass = -Infinity;
+  private readonly periods: WorkerPeriods;
 
-  constructor(private readonly o: LifecycleWorkerOptions) {}
+  constructor(private readonly o: LifecycleWorkerOptions) {
+    this.periods = workerPeriods(o.settings, o.intervalMs);
+  }
 
   start(startedAt: number): void {
     this.running = this.sweepColdOrphans(startedAt)
@@ -48,7 +49,7 @@ export class LifecycleWorker {
         // A pass cut short by a crash resumes at once, from its cursor.
         this.poke();
       });
-    this.timer = setInterval(() => this.poke(), this.o.intervalMs);
+    this.timer = setInterval(() => this.poke(), this.periods.passMs);
     this.timer.unref();
   }
 
@@ -67,15 +68,14 @@ export class LifecycleWorker {
   }
 
   /**
-   * Restores and archive moves are looked at every interval; the scan of all
-   * objects under rules only once per lifecycle day (at most hourly), unless a
-   * pass was cut short and must resume.
+   * Restores and archive moves are looked at every pass; the scan of all
+   * objects under rules 24 times per lifecycle day (hourly at full length),
+   * or at once when a pass was cut short and must resume.
    */
   private async pass(): Promise<void> {
     await this.restores(Date.now());
-    const period = Math.max(this.o.intervalMs, Math.min(dayMs(this.o.settings), MAX_RULE_PERIOD_MS));
     const now = Date.now();
-    if (now - this.lastRulePass >= period || await this.o.metadata.lifecycle.getCursor()) {
+    if (now - this.lastRulePass >= this.periods.rulesMs || await this.o.metadata.lifecycle.getCursor()) {
       this.lastRulePass = now;
       await this.applyRules(now);
     }

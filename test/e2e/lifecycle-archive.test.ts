@@ -205,8 +205,8 @@ test('the lifecycle worker resumes after SIGKILL mid-pass: every object archived
   const objects = new Map<string, Buffer>();
   for (let i = 0; i < 600; i++) objects.set(`obj/${String(i).padStart(4, '0')}`, patternBytes(i % 30 === 0 ? 40 * 1024 : 300, i + 1));
   try {
-    // Filled with a worker that waits an hour between passes, so nothing moves yet.
-    const filling = await startServer({ dataDir, args: [...FAST, '--lifecycle-interval', '3600'] });
+    // Filled under full-length days, so nothing is due yet: a rule's day 0 ends at the next midnight UTC.
+    const filling = await startServer({ dataDir, args: ['--gc-grace', '0'] });
     const s3 = s3Client(filling);
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     await putAll(s3, bucket, objects);
@@ -216,7 +216,7 @@ test('the lifecycle worker resumes after SIGKILL mid-pass: every object archived
     assert.equal(fileCount(coldDir), 0);
 
     // The next start runs a pass at once; it is killed part-way through.
-    const doomed = await startServer({ dataDir, args: [...FAST, '--lifecycle-interval', '3600'] });
+    const doomed = await startServer({ dataDir, args: FAST });
     const atKill = await waitFor('the pass to get going', () => (fileCount(coldDir) >= 20 ? fileCount(coldDir) : undefined), 20_000, 5);
     const countedBeforeKill = await lifecycleCounts(doomed);
     await doomed.kill();

@@ -158,10 +158,10 @@ describe('a pass over a large bucket', () => {
     const objects = new Map<string, Buffer>();
     for (let i = 0; i < 2500; i++) objects.set(`data/${String(i).padStart(5, '0')}`, patternBytes(i % 50 === 0 ? 20 * 1024 : 200, i + 1));
     const keys = [...objects.keys()];
-    // The worker of a server started with an hour-long interval makes one pass at start, then none for an hour.
-    const args = [...SHORT_DAY, '--lifecycle-interval', '3600'];
+    const args = [...SHORT_DAY, '--lifecycle-interval', '0.1'];
     try {
-      const filling = await startServer({ dataDir, args });
+      // Filled under full-length days, so nothing is due yet: a rule's day 0 ends at the next midnight UTC.
+      const filling = await startServer({ dataDir, args: ['--gc-grace', '0'] });
       const fill = s3Client(filling);
       await fill.send(new CreateBucketCommand({ Bucket: bucket }));
       await putAll(fill, bucket, objects);

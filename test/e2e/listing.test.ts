@@ -65,6 +65,18 @@ describe('ListObjects (v1)', () => {
     assert.match(first.Owner?.ID ?? '', /^[0-9a-f]{64}$/);
   });
 
+  test('an empty Delimiter rolls nothing up and, like none, is left out of the answer (v1 and v2)', async () => {
+    for (const delimiter of [{ Delimiter: '' }, {}]) {
+      const v1 = await s3.send(new ListObjectsCommand({ Bucket: tree, ...delimiter }));
+      const v2 = await s3.send(new ListObjectsV2Command({ Bucket: tree, ...delimiter }));
+      for (const out of [v1, v2]) {
+        assert.deepEqual(keysOf(out), TREE_KEYS);
+        assert.deepEqual(prefixesOf(out), []);
+        assert.equal(out.Delimiter, undefined, JSON.stringify(delimiter));
+      }
+    }
+  });
+
   test('Prefix limits the keys', async () => {
     assert.deepEqual(keysOf(await s3.send(new ListObjectsCommand({ Bucket: tree, Prefix: 'a/' }))), ['a/1', 'a/2', 'a/b/3']);
     assert.deepEqual(keysOf(await s3.send(new ListObjectsCommand({ Bucket: tree, Prefix: 'zzz' }))), []);

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import { CAIRN_BIN, ROOT_KEY, s3Client, startServer } from './harness.js';
+import { adminUrl } from './production-helpers.js';
 import { serverOptions } from '../../src/cli/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-config-'));
@@ -84,6 +85,22 @@ test('bad values stop the server with the setting and its source named', async (
   const halfTls = await refusedStart(['--tls-cert', join(dir, 'cert.pem')]);
   assert.notEqual(halfTls.code, 0);
   assert.match(halfTls.stderr, /--tls-cert and --tls-key go together/);
+});
+
+test('a port already taken stops a second server with one line naming the setting and its value', async () => {
+  const first = await startServer();
+  try {
+    const adminPort = new URL(adminUrl(first)).port;
+    const admin = await refusedStart(['--admin-port', adminPort, '--workers', '1']);
+    assert.equal(admin.code, 1);
+    assert.equal(admin.stderr, `cairn server: cannot listen on 127.0.0.1:${adminPort} (--admin-port ${adminPort}): the port is already in use\n`);
+    // With workers the primary reports it once instead of replacing workers that cannot listen.
+    const s3 = await refusedStart(['--port', String(first.port), '--workers', '2']);
+    assert.equal(s3.code, 1);
+    assert.equal(s3.stderr, `cairn server: cannot listen on 127.0.0.1:${first.port} (--port ${first.port}): the port is already in use\n`);
+  } finally {
+    await first.stop();
+  }
 });
 
 test('cairn server --help lists every setting of the schema with its variable', async () => {

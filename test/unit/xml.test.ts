@@ -25,3 +25,25 @@ test('document type declarations are refused', () => {
   assert.throws(() => parseXml('<Other/>', 'Delete'), { code: 'MalformedXML' });
   assert.throws(() => parseXml('<Delete><a></Delete>', 'Delete'), { code: 'MalformedXML' });
 });
+
+test('numeric character references are read as the character they name', () => {
+  const doc = parseXml('<CompleteMultipartUpload><Part><ETag>&#34;8469&#x22;</ETag></Part><Part><ETag>it&#39;s&#x1F600;&#10;&#x0D;&amp;</ETag></Part></CompleteMultipartUpload>', 'CompleteMultipartUpload');
+  const etags = childrenOf(doc, 'Part').map((p) => textOf(p, 'ETag'));
+  assert.deepEqual(etags, ['"8469"', "it's\u{1F600}\n\r&"]);
+});
+
+test('character data sections keep references literal', () => {
+  assert.equal(textOf(parseXml('<Delete><Key><![CDATA[a&#34;b&#0;]]></Key></Delete>', 'Delete'), 'Key'), 'a&#34;b&#0;');
+});
+
+test('references to characters XML does not allow, or not well formed, are MalformedXML', () => {
+  for (const ref of ['&#0;', '&#x1;', '&#xD800;', '&#xFFFE;', '&#x110000;', '&#99999999999;', '&#;', '&#x;', '&#X22;', '&#12a;', '&#34']) {
+    assert.throws(() => parseXml(`<Delete><Object><Key>a${ref}b</Key></Object></Delete>`, 'Delete'), { code: 'MalformedXML' }, ref);
+  }
+});
+
+test('a carriage return is written as a reference, so that parsers do not fold CRLF into LF', () => {
+  const xml = renderXml('Deleted', { Key: 'a\r\nb' }, null);
+  assert.ok(xml.includes('<Key>a&#xD;\nb</Key>'), xml);
+  assert.equal(textOf(parseXml(xml, 'Deleted'), 'Key'), 'a\r\nb');
+});
