@@ -28,8 +28,9 @@ export interface LifecycleWorkerOptions {
  * Runs the lifecycle in one process: completes restores and drops expired
  * restored copies, applies each bucket's rules to every version (transitions,
  * expirations, noncurrent-version actions, expired delete markers, aborts of
- * stale uploads), and moves archive-class versions' bytes to cold storage. Its cursor is committed with each change, so after a crash a pass
- * resumes where it stopped; every change is checked against the object as
+ * stale uploads), and moves archive-class versions' bytes to cold storage.
+ * Its cursor is committed with each change, so after a crash a pass resumes
+ * where it stopped; every change is checked against the object as
  * seen, and rules are re-evaluated from the stored state, so nothing is done
  * twice.
  */

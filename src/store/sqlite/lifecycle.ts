@@ -87,6 +87,7 @@ export class SqliteLifecycle implements LifecycleMetadata {
     return rows.map((r) => ({
       ...toHead(r),
       isLatest: r.is_latest === 1,
+      // A noncurrent row always has a successor; its own creation would be the earliest it could have been replaced.
       ...(r.is_latest === 1 ? {} : { noncurrentSince: new Date(r.successor_modified ?? r.last_modified) }),
       alone: r.alone === 1,
       seq: r.id,
