@@ -126,19 +126,30 @@ function expirationOf(node: ParsedXml | undefined): LifecycleExpiration | undefi
   return { ...w, ...(marker !== undefined ? { expiredObjectDeleteMarker: marker === 'true' } : {}) };
 }
 
+/** S3 keeps at most 100 noncurrent versions by count. */
+const MAX_NEWER_NONCURRENT = 100;
+
+function newerNoncurrentVersions(node: ParsedXml): number | undefined {
+  const newer = wholeNumber(textOf(node, 'NewerNoncurrentVersions'), '\'NewerNoncurrentVersions\'', 1);
+  if (newer !== undefined && newer > MAX_NEWER_NONCURRENT) {
+    throw invalidArgument(`'NewerNoncurrentVersions' must be at most ${MAX_NEWER_NONCURRENT}`);
+  }
+  return newer;
+}
+
 function noncurrentTransitionOf(node: ParsedXml): NoncurrentTransition {
   const storageClass = textOf(node, 'StorageClass');
   if (storageClass === undefined || !TRANSITION_CLASSES.includes(storageClass)) throw malformed();
   const noncurrentDays = wholeNumber(textOf(node, 'NoncurrentDays'), '\'NoncurrentDays\' for NoncurrentVersionTransition action', 0);
   if (noncurrentDays === undefined) throw malformed();
-  const newer = wholeNumber(textOf(node, 'NewerNoncurrentVersions'), '\'NewerNoncurrentVersions\'', 1);
+  const newer = newerNoncurrentVersions(node);
   return { noncurrentDays, storageClass, ...(newer !== undefined ? { newerNoncurrentVersions: newer } : {}) };
 }
 
 function noncurrentExpirationOf(node: ParsedXml | undefined): NoncurrentExpiration | undefined {
   if (node === undefined) return undefined;
   const days = wholeNumber(textOf(node, 'NoncurrentDays'), '\'NoncurrentDays\' for NoncurrentVersionExpiration action', 1);
-  const newer = wholeNumber(textOf(node, 'NewerNoncurrentVersions'), '\'NewerNoncurrentVersions\'', 1);
+  const newer = newerNoncurrentVersions(node);
   if (days === undefined) throw malformed();
   return { noncurrentDays: days, ...(newer !== undefined ? { newerNoncurrentVersions: newer } : {}) };
 }

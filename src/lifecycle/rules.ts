@@ -42,6 +42,12 @@ function dueAt(s: LifecycleSettings, when: LifecycleWhen, created: number): numb
   return undefined;
 }
 
+/** Whether a rule's Expiration (Days or Date) is due for a version created at `created`. */
+function expirationDue(s: LifecycleSettings, rule: LifecycleRule, created: number, now: number): boolean {
+  const due = rule.expiration && dueAt(s, rule.expiration, created);
+  return due !== undefined && due <= now;
+}
+
 function enabledRulesFor(config: LifecycleConfiguration, o: Filterable): LifecycleRule[] {
   return config.rules.filter((r) => r.status === 'Enabled' && matches(r.filter, o));
 }
@@ -54,20 +60,64 @@ function enabledRulesFor(config: LifecycleConfiguration, o: Filterable): Lifecyc
 export function decide(config: LifecycleConfiguration, object: ObjectHead, now: number, s: LifecycleSettings): ObjectAction {
   const created = object.lastModified.getTime();
   const rules = enabledRulesFor(config, object);
-  for (const rule of rules) {
-    const due = rule.expiration && dueAt(s, rule.expiration, created);
-    if (due !== undefined && due <= now) return { kind: 'expire' };
-  }
+  if (rules.some((r) => expirationDue(s, r, created, now))) return { kind: 'expire' };
+  const due = rules.flatMap((r) => r.transitions).filter((t) => {
+    const at = dueAt(s, t, created);
+    return at !== undefined && at <= now;
+  });
+  return transitionDown(due, object.storageClass);
+}
+
+/** The due transition furthest down the waterfall, if it moves a version down from `storageClass`. */
+function transitionDown(due: readonly { storageClass: string }[], storageClass: string): ObjectAction {
   let target: string | undefined;
-  for (const rule of rules) {
-    for (const t of rule.transitions) {
-      const due = dueAt(s, t, created);
-      if (due === undefined || due > now) continue;
-      if (target === undefined || waterfallRank(t.storageClass) > waterfallRank(target)) target = t.storageClass;
+  for (const t of due) if (target === undefined || waterfallRank(t.storageClass) > waterfallRank(target)) target = t.storageClass;
+  if (target === undefined || waterfallRank(target) <= waterfallRank(storageClass)) return { kind: 'none' };
+  return { kind: 'transition', storageClass: target };
+}
+
+/** Where a version stands in its key's history when the worker looks at it. */
+export interface VersionStanding {
+  /** When it stopped being current (its successor's creation, epoch ms); undefined for the current version. */
+  readonly noncurrentSince?: number | undefined;
+  /** How many noncurrent versions of the key holding data are newer than it (delete markers are not counted). */
+  readonly newerNoncurrent: number;
+  /** Whether it is its key's only version. */
+  readonly alone: boolean;
+}
+
+/**
+ * Evaluates the rules for any version, as S3 does on versioned buckets: the
+ * current version as `decide` says; a current delete marker that is its key's
+ * only version expires under ExpiredObjectDeleteMarker, or under an Expiration
+ * by Days (or Date) once the marker is that old; a noncurrent version by the
+ * Noncurrent* actions, counted from when it became noncurrent, once at least
+ * NewerNoncurrentVersions newer noncurrent versions are kept. Delete markers
+ * never transition.
+ */
+export function decideVersion(
+  config: LifecycleConfiguration, version: ObjectHead, standing: VersionStanding, now: number, s: LifecycleSettings,
+): ObjectAction {
+  const since = standing.noncurrentSince;
+  if (since === undefined) {
+    if (!version.deleteMarker) return decide(config, version, now, s);
+    if (!standing.alone) return { kind: 'none' };
+    const created = version.lastModified.getTime();
+    const expired = enabledRulesFor(config, version)
+      .some((r) => r.expiration?.expiredObjectDeleteMarker === true || expirationDue(s, r, created, now));
+    return expired ? { kind: 'expire' } : { kind: 'none' };
+  }
+  const keeps = (newer: number | undefined): boolean => newer !== undefined && standing.newerNoncurrent < newer;
+  const rules = enabledRulesFor(config, version);
+  for (const { noncurrentExpiration: e } of rules) {
+    if (e?.noncurrentDays !== undefined && daysAfter(s, since, e.noncurrentDays) <= now && !keeps(e.newerNoncurrentVersions)) {
+      return { kind: 'expire' };
     }
   }
-  if (target === undefined || waterfallRank(target) <= waterfallRank(object.storageClass)) return { kind: 'none' };
-  return { kind: 'transition', storageClass: target };
+  if (version.deleteMarker) return { kind: 'none' };
+  const due = rules.flatMap((r) => r.noncurrentTransitions)
+    .filter((t) => daysAfter(s, since, t.noncurrentDays) <= now && !keeps(t.newerNoncurrentVersions));
+  return transitionDown(due, version.storageClass);
 }
 
 /** Whether an unfinished multipart upload is due for abortion. */

@@ -3,9 +3,9 @@ import { setImmediate as yieldToRequests } from 'node:timers/promises';
 import { readExtents } from '../api/get.js';
 import type { Logger } from '../observability/log.js';
 import type { LifecycleMetrics } from '../observability/metrics.js';
-import type { LifecycleConfiguration, LifecycleCursor } from '../store/lifecycle-types.js';
-import type { Blobs, ColdStore, Metadata, ObjectRecord } from '../store/types.js';
-import { decide, shouldAbort } from './rules.js';
+import type { Expiry, LifecycleConfiguration, LifecycleCursor, ScannedVersion, VersionPosition } from '../store/lifecycle-types.js';
+import type { Blobs, BucketName, ColdStore, Metadata, ObjectKey, ObjectRecord } from '../store/types.js';
+import { decideVersion, shouldAbort, type ObjectAction } from './rules.js';
 import { daysAfter, workerPeriods, type LifecycleSettings, type WorkerPeriods } from './settings.js';
 
 /** Rows per step; between steps the event loop serves requests. */
@@ -23,10 +23,11 @@ export interface LifecycleWorkerOptions {
 
 /**
  * Runs the lifecycle in one process: completes restores and drops expired
- * restored copies, applies each bucket's rules (transitions, expirations,
- * aborts of stale uploads), and moves archive-class objects' bytes to cold
- * storage. Its cursor is committed with each change, so after a crash a pass
- * resumes where it stopped; every change is checked against the object as
+ * restored copies, applies each bucket's rules to every version (transitions,
+ * expirations, noncurrent-version actions, expired delete markers, aborts of
+ * stale uploads), and moves archive-class versions' bytes to cold storage.
+ * Its cursor is committed with each change, so after a crash a pass resumes
+ * where it stopped; every change is checked against the object as
  * seen, and rules are re-evaluated from the stored state, so nothing is done
  * twice.
  */
@@ -99,35 +100,54 @@ export class LifecycleWorker {
       for (const { bucket, config } of buckets) {
         if (this.stopping) return;
         await this.abortUploads(bucket, config, now);
-        await this.applyToObjects(bucket, config, now, bucket === cursor?.bucket ? cursor.key : '');
+        await this.applyToVersions(bucket, config, now, bucket === cursor?.bucket ? cursor.key : '');
       }
       from = `${buckets[buckets.length - 1]!.bucket}\u0000`;
     }
     if (!this.stopping) await lifecycle.setCursor(undefined);
   }
 
-  private async applyToObjects(bucket: string, config: LifecycleConfiguration, now: number, afterKey: string): Promise<void> {
+  /**
+   * Applies the rules to every version of the bucket's keys from `fromKey` on,
+   * each key's newest first: that order counts, for each noncurrent version, the
+   * noncurrent versions newer than it, across pages.
+   */
+  private async applyToVersions(bucket: BucketName, config: LifecycleConfiguration, now: number, fromKey: ObjectKey): Promise<void> {
     const { lifecycle } = this.o.metadata;
-    let after = afterKey;
+    let from: VersionPosition = { key: fromKey };
+    let key: ObjectKey | undefined;
+    let newerNoncurrent = 0;
     for (;;) {
-      const objects = await lifecycle.scanObjects(bucket, after, BATCH);
-      if (objects.length === 0) return;
-      for (const object of objects) {
-        const at: LifecycleCursor = { bucket, key: object.key };
-        const action = decide(config, object, now, this.o.settings);
-        if (action.kind === 'expire' && await lifecycle.expire(object, at)) this.o.metrics.expirations.inc();
-        if (action.kind === 'transition' && await lifecycle.setStorageClass(object, action.storageClass, at)) {
-          this.o.metrics.transitions.inc({ storage_class: action.storageClass });
+      const versions = await lifecycle.scanVersions(bucket, from, BATCH);
+      if (versions.length === 0) return;
+      for (const version of versions) {
+        if (version.key !== key) {
+          key = version.key;
+          newerNoncurrent = 0;
         }
+        const standing = { noncurrentSince: version.noncurrentSince?.getTime(), newerNoncurrent, alone: version.alone };
+        if (!version.isLatest && !version.deleteMarker) newerNoncurrent++;
+        await this.apply(version, decideVersion(config, version, standing, now, this.o.settings), { bucket, key: version.key });
       }
-      after = objects[objects.length - 1]!.key;
-      await lifecycle.setCursor({ bucket, key: after });
+      const last = versions[versions.length - 1]!;
+      from = { key: last.key, below: last.seq };
+      await lifecycle.setCursor({ bucket, key: last.key });
       if (this.stopping) return;
       // Archive what this batch sent to GLACIER now, so a large bucket's bytes move as the pass goes,
       // and let due restores complete rather than wait for the end of a long pass.
       await this.archivePending();
       await this.restores(Date.now());
       await yieldToRequests();
+    }
+  }
+
+  private async apply(version: ScannedVersion, action: ObjectAction, at: LifecycleCursor): Promise<void> {
+    const { lifecycle } = this.o.metadata;
+    if (action.kind === 'expire') {
+      const expiry: Expiry = !version.isLatest ? 'noncurrent' : version.deleteMarker ? 'lone-marker' : 'current';
+      if (await lifecycle.expire(version, expiry, at)) this.o.metrics.expirations.inc();
+    } else if (action.kind === 'transition' && await lifecycle.setStorageClass(version, action.storageClass, at)) {
+      this.o.metrics.transitions.inc({ storage_class: action.storageClass });
     }
   }
 
@@ -160,7 +180,7 @@ export class LifecycleWorker {
     const failed = new Set<string>();
     for (;;) {
       const pending = (await this.o.metadata.lifecycle.pendingArchives(BATCH + failed.size))
-        .filter((o) => !failed.has(`${o.bucket}/${o.key}`));
+        .filter((o) => !failed.has(archiveId(o)));
       if (pending.length === 0 || this.stopping) return;
       for (const object of pending) {
         // One object that cannot move (e.g. an unreadable file) must not hold up the others.
@@ -168,7 +188,7 @@ export class LifecycleWorker {
           this.o.logger.error({ err, bucket: object.bucket, key: object.key }, 'moving an object to cold storage failed');
           return false;
         });
-        if (!moved) failed.add(`${object.bucket}/${object.key}`);
+        if (!moved) failed.add(archiveId(object));
       }
       await yieldToRequests();
     }
@@ -222,4 +242,9 @@ export class LifecycleWorker {
       await yieldToRequests();
     }
   }
+}
+
+/** Names one version in the set of those that failed to move to cold storage this round. */
+function archiveId(o: ObjectRecord): string {
+  return `${o.bucket}/${o.key}\0${o.versionId}`;
 }

@@ -32,7 +32,7 @@ export interface LifecycleExpiration extends LifecycleWhen {
   readonly expiredObjectDeleteMarker?: boolean;
 }
 
-/** Noncurrent-version actions are kept and given back; they act once versioning exists. */
+/** Noncurrent-version actions: days count from when a version stopped being current. */
 export interface NoncurrentTransition {
   readonly noncurrentDays: number;
   readonly storageClass: string;
@@ -55,11 +55,43 @@ export interface LifecycleRule {
   readonly noncurrentExpiration?: NoncurrentExpiration;
 }
 
-/** Where the lifecycle worker is in its pass over the buckets. */
+/**
+ * Where the lifecycle worker is in its pass over the buckets: the key it is at.
+ * A pass resumes at that key, whose versions may be partly done; rules are
+ * re-evaluated from the stored state, so redoing the key repeats nothing.
+ */
 export interface LifecycleCursor {
   readonly bucket: BucketName;
   readonly key: ObjectKey;
 }
+
+/**
+ * Where a version scan starts: at `key`'s newest version, or, with `below`,
+ * at the version of `key` after the one whose `seq` it is (then the keys after it).
+ */
+export interface VersionPosition {
+  readonly key: ObjectKey;
+  readonly below?: number;
+}
+
+/** A version as the lifecycle scan gives it: its head (no inline body) and where it stands in its key's history. */
+export interface ScannedVersion extends ObjectHead {
+  readonly isLatest: boolean;
+  /** When its successor was written, i.e. since when it is noncurrent; absent for the current version. */
+  readonly noncurrentSince?: Date;
+  /** Whether it is its key's only version. */
+  readonly alone: boolean;
+  /** Its place in its key's history (larger is newer), for a VersionPosition's `below`. */
+  readonly seq: number;
+}
+
+/**
+ * What an expiration removes, checked when it commits: the current version (as
+ * DeleteObject without a version id does it: a delete marker where the bucket is
+ * versioned), a noncurrent version, or a current delete marker that is its key's
+ * only version. A locked version is never removed.
+ */
+export type Expiry = 'current' | 'noncurrent' | 'lone-marker';
 
 /**
  * What a change is checked against: the object as the worker (or a restore
@@ -80,8 +112,8 @@ export interface LifecycleMetadata {
   deleteConfiguration(bucket: BucketName): Promise<void>;
   /** Buckets with a configuration, in name order, from `from` (inclusive). */
   configuredBuckets(from: BucketName, limit: number): Promise<{ bucket: BucketName; config: LifecycleConfiguration }[]>;
-  /** Objects of a bucket after `afterKey`, in key order, without their inline bodies (rules never need them). */
-  scanObjects(bucket: BucketName, afterKey: ObjectKey, limit: number): Promise<ObjectHead[]>;
+  /** A bucket's versions from `from`, in key order and each key's newest first, without inline bodies (rules never need them). */
+  scanVersions(bucket: BucketName, from: VersionPosition, limit: number): Promise<ScannedVersion[]>;
   /** Objects in an archive class whose bytes are still in hot storage. */
   pendingArchives(limit: number): Promise<ObjectRecord[]>;
   /** Objects with a restore requested or restored, after `after` in (bucket, key) order. */
@@ -91,8 +123,8 @@ export interface LifecycleMetadata {
   /** Records the cursor (undefined: the pass is complete). */
   setCursor(cursor: LifecycleCursor | undefined): Promise<void>;
   setStorageClass(object: ObjectIdentity, storageClass: string, cursor: LifecycleCursor): Promise<boolean>;
-  /** Deletes the object, queueing its hot and cold files for deletion. */
-  expire(object: ObjectIdentity, cursor: LifecycleCursor): Promise<boolean>;
+  /** Expires the version if it still stands as `expiry` says; removed bytes (hot and cold files) are queued for deletion. */
+  expire(object: ObjectIdentity, expiry: Expiry, cursor: LifecycleCursor): Promise<boolean>;
   /** The bytes now live in `coldFile`: the hot ones (blobs or inline) are released. */
   archive(object: ObjectIdentity, coldFile: BlobId): Promise<boolean>;
   /** Sets (or replaces) the restore state of an object. */

@@ -5,7 +5,9 @@
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ListObjectsV2Command, PutBucketLifecycleConfigurationCommand, PutObjectCommand, type LifecycleRule, type S3Client } from '@aws-sdk/client-s3';
+import {
+  ListObjectVersionsCommand, ListObjectsV2Command, PutBucketLifecycleConfigurationCommand, PutObjectCommand, type LifecycleRule, type S3Client,
+} from '@aws-sdk/client-s3';
 import type { RunningServer } from './harness.js';
 import { adminUrl, fetchText, sample } from './production-helpers.js';
 import { walk } from './s3-helpers.js';
@@ -34,6 +36,32 @@ export async function storageClassesOf(s3: S3Client, bucket: string): Promise<Ma
     token = page.NextContinuationToken;
   } while (token !== undefined);
   return out;
+}
+
+/** A version or delete marker as ListObjectVersions shows it. */
+export interface ListedVersion {
+  readonly key: string;
+  readonly versionId: string;
+  readonly isLatest: boolean;
+  readonly deleteMarker: boolean;
+  readonly storageClass?: string;
+}
+
+/** Every version and delete marker of a bucket, over as many pages as it takes. */
+export async function versionsOf(s3: S3Client, bucket: string): Promise<ListedVersion[]> {
+  const out: ListedVersion[] = [];
+  let keyMarker: string | undefined;
+  let versionIdMarker: string | undefined;
+  for (;;) {
+    const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker }));
+    for (const v of page.Versions ?? []) {
+      out.push({ key: v.Key!, versionId: v.VersionId!, isLatest: v.IsLatest!, deleteMarker: false, storageClass: v.StorageClass! });
+    }
+    for (const m of page.DeleteMarkers ?? []) out.push({ key: m.Key!, versionId: m.VersionId!, isLatest: m.IsLatest!, deleteMarker: true });
+    if (!page.IsTruncated) return out;
+    keyMarker = page.NextKeyMarker;
+    versionIdMarker = page.NextVersionIdMarker;
+  }
 }
 
 /** Midnight UTC `days` days from today's (negative: in the past), as lifecycle Dates must be. */

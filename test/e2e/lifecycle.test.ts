@@ -123,6 +123,11 @@ describe('lifecycle configuration', () => {
     await rejectsDocument(bucket, rule('<Status>Enabled</Status><Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter><AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload>'), 'InvalidRequest', 400);
     await rejectsDocument(bucket, rule('<Status>Enabled</Status><Filter><And><Tag><Key>k</Key><Value>1</Value></Tag><Tag><Key>k</Key><Value>2</Value></Tag></And></Filter><Expiration><Days>1</Days></Expiration>'), 'InvalidRequest', 400);
     await rejectsDocument(bucket, rule('<Status>Enabled</Status><Filter><And><ObjectSizeGreaterThan>100</ObjectSizeGreaterThan><ObjectSizeLessThan>10</ObjectSizeLessThan></And></Filter><Expiration><Days>1</Days></Expiration>'), 'InvalidArgument', 400);
+    // NewerNoncurrentVersions keeps 1 to 100 versions.
+    for (const newer of ['0', '101']) {
+      await rejectsDocument(bucket, rule(`<Status>Enabled</Status><Filter/><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>${newer}</NewerNoncurrentVersions></NoncurrentVersionExpiration>`), 'InvalidArgument', 400);
+      await rejectsDocument(bucket, rule(`<Status>Enabled</Status><Filter/><NoncurrentVersionTransition><NoncurrentDays>1</NoncurrentDays><StorageClass>GLACIER</StorageClass><NewerNoncurrentVersions>${newer}</NewerNoncurrentVersions></NoncurrentVersionTransition>`), 'InvalidArgument', 400);
+    }
     const twice = '<Rule><ID>same</ID><Status>Enabled</Status><Filter/><Expiration><Days>1</Days></Expiration></Rule>';
     await rejectsDocument(bucket, `<LifecycleConfiguration>${twice}${twice}</LifecycleConfiguration>`, 'InvalidArgument', 400);
     const valid = rule('<ID>ok</ID><Status>Enabled</Status><Filter/><Expiration><Days>1</Days></Expiration>');

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseLifecycleConfiguration } from '../../src/lifecycle/configuration-xml.js';
-import { decide, shouldAbort } from '../../src/lifecycle/rules.js';
+import { decide, decideVersion, shouldAbort, type VersionStanding } from '../../src/lifecycle/rules.js';
 import { daysAfter, restoreReadyAt, type LifecycleSettings } from '../../src/lifecycle/settings.js';
 import type { ObjectRecord, Upload } from '../../src/store/types.js';
 
@@ -77,4 +77,65 @@ test('uploads are aborted DaysAfterInitiation after they began, under the rule\'
   assert.equal(shouldAbort(config, upload('mp/x'), Date.parse('2024-01-08T23:59:59Z'), FULL), false);
   assert.equal(shouldAbort(config, upload('mp/x'), Date.parse('2024-01-09T00:00:00Z'), FULL), true);
   assert.equal(shouldAbort(config, upload('other'), Date.parse('2025-01-01T00:00:00Z'), FULL), false);
+});
+
+const CURRENT: VersionStanding = { newerNoncurrent: 0, alone: false };
+const noncurrent = (since: string, newerNoncurrent = 0): VersionStanding => ({ noncurrentSince: Date.parse(since), newerNoncurrent, alone: false });
+const marker = (key: string, created: string): ObjectRecord => ({ ...object(key, created, 0), etag: '', deleteMarker: true });
+
+test('noncurrent versions: days count from when the successor was written, rounded up to midnight UTC', () => {
+  const config = parseLifecycleConfiguration(`<LifecycleConfiguration><Rule><ID>r</ID><Status>Enabled</Status><Filter><Prefix>v/</Prefix></Filter>
+    <NoncurrentVersionTransition><NoncurrentDays>30</NoncurrentDays><StorageClass>STANDARD_IA</StorageClass></NoncurrentVersionTransition>
+    <NoncurrentVersionTransition><NoncurrentDays>60</NoncurrentDays><StorageClass>GLACIER</StorageClass></NoncurrentVersionTransition>
+    <NoncurrentVersionExpiration><NoncurrentDays>90</NoncurrentDays></NoncurrentVersionExpiration></Rule></LifecycleConfiguration>`);
+  // Written years before it became noncurrent: only the day it stopped being current counts.
+  const version = object('v/a', '2020-01-01T00:00:00Z');
+  const since = '2024-03-01T15:00:00Z';
+  const at = (days: number): number => Date.parse('2024-03-02T00:00:00Z') + days * DAY;
+  assert.deepEqual(decideVersion(config, version, noncurrent(since), at(30) - 1, FULL), { kind: 'none' });
+  assert.deepEqual(decideVersion(config, version, noncurrent(since), at(30), FULL), { kind: 'transition', storageClass: 'STANDARD_IA' });
+  assert.deepEqual(decideVersion(config, version, noncurrent(since), at(60), FULL), { kind: 'transition', storageClass: 'GLACIER' });
+  assert.deepEqual(decideVersion(config, object('v/a', '2020-01-01T00:00:00Z', 10, 'GLACIER'), noncurrent(since), at(89), FULL), { kind: 'none' });
+  assert.deepEqual(decideVersion(config, version, noncurrent(since), at(90), FULL), { kind: 'expire' });
+  // The current version is not touched by Noncurrent* actions, whatever its age.
+  assert.deepEqual(decideVersion(config, version, CURRENT, at(1000), FULL), { kind: 'none' });
+  assert.deepEqual(decideVersion(config, object('x/a', '2020-01-01T00:00:00Z'), noncurrent(since), at(1000), FULL), { kind: 'none' });
+  // Noncurrent delete markers expire too, and never transition.
+  assert.deepEqual(decideVersion(config, marker('v/a', '2020-01-01T00:00:00Z'), noncurrent(since), at(60), FULL), { kind: 'none' });
+  assert.deepEqual(decideVersion(config, marker('v/a', '2020-01-01T00:00:00Z'), noncurrent(since), at(90), FULL), { kind: 'expire' });
+});
+
+test('NewerNoncurrentVersions keeps that many newest noncurrent versions, whatever their age', () => {
+  const config = parseLifecycleConfiguration(`<LifecycleConfiguration><Rule><ID>r</ID><Status>Enabled</Status><Filter/>
+    <NoncurrentVersionTransition><NoncurrentDays>0</NoncurrentDays><StorageClass>GLACIER_IR</StorageClass><NewerNoncurrentVersions>1</NewerNoncurrentVersions></NoncurrentVersionTransition>
+    <NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays><NewerNoncurrentVersions>3</NewerNoncurrentVersions></NoncurrentVersionExpiration>
+    </Rule></LifecycleConfiguration>`);
+  const version = object('k', '2020-01-01T00:00:00Z');
+  const later = Date.parse('2030-01-01T00:00:00Z');
+  assert.deepEqual(decideVersion(config, version, noncurrent('2024-01-01T00:00:00Z', 0), later, FULL), { kind: 'none' });
+  assert.deepEqual(decideVersion(config, version, noncurrent('2024-01-01T00:00:00Z', 1), later, FULL), { kind: 'transition', storageClass: 'GLACIER_IR' });
+  assert.deepEqual(decideVersion(config, version, noncurrent('2024-01-01T00:00:00Z', 2), later, FULL), { kind: 'transition', storageClass: 'GLACIER_IR' });
+  assert.deepEqual(decideVersion(config, version, noncurrent('2024-01-01T00:00:00Z', 3), later, FULL), { kind: 'expire' });
+  // Enough newer versions, but not yet a day noncurrent.
+  assert.deepEqual(decideVersion(config, version, noncurrent('2029-12-31T12:00:00Z', 5), later, FULL), { kind: 'transition', storageClass: 'GLACIER_IR' });
+});
+
+test('a current delete marker expires only when it is its key\'s only version', () => {
+  const config = parseLifecycleConfiguration(`<LifecycleConfiguration>
+    <Rule><ID>m</ID><Status>Enabled</Status><Filter><Prefix>m/</Prefix></Filter><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration></Rule>
+    <Rule><ID>off</ID><Status>Enabled</Status><Filter><Prefix>off/</Prefix></Filter><Expiration><ExpiredObjectDeleteMarker>false</ExpiredObjectDeleteMarker></Expiration></Rule>
+    <Rule><ID>d</ID><Status>Enabled</Status><Filter><Prefix>d/</Prefix></Filter><Expiration><Days>5</Days></Expiration></Rule>
+    </LifecycleConfiguration>`);
+  const created = '2024-01-01T12:00:00Z';
+  const alone: VersionStanding = { newerNoncurrent: 0, alone: true };
+  const soon = Date.parse('2024-01-01T13:00:00Z');
+  assert.deepEqual(decideVersion(config, marker('m/a', created), alone, soon, FULL), { kind: 'expire' });
+  assert.deepEqual(decideVersion(config, marker('m/a', created), CURRENT, soon, FULL), { kind: 'none' });
+  assert.deepEqual(decideVersion(config, marker('off/a', created), alone, Date.parse('2030-01-01T00:00:00Z'), FULL), { kind: 'none' });
+  // An Expiration by Days removes a lone marker once the marker itself is that old (never adds a second one).
+  assert.deepEqual(decideVersion(config, marker('d/a', created), alone, Date.parse('2024-01-07T00:00:00Z') - 1, FULL), { kind: 'none' });
+  assert.deepEqual(decideVersion(config, marker('d/a', created), alone, Date.parse('2024-01-07T00:00:00Z'), FULL), { kind: 'expire' });
+  assert.deepEqual(decideVersion(config, marker('d/a', created), CURRENT, Date.parse('2030-01-01T00:00:00Z'), FULL), { kind: 'none' });
+  // A current version that is not a marker follows decide().
+  assert.deepEqual(decideVersion(config, object('d/a', created), CURRENT, Date.parse('2024-01-07T00:00:00Z'), FULL), { kind: 'expire' });
 });

@@ -1,11 +1,16 @@
 import type Database from 'better-sqlite3';
 import { S3Error } from '../../errors.js';
-import type { LifecycleConfiguration, LifecycleCursor, LifecycleMetadata, ObjectIdentity } from '../lifecycle-types.js';
-import type { BlobId, BucketName, DeleteOutcome, DeleteTarget, ObjectHead, ObjectKey, ObjectRecord, RestoreState } from '../types.js';
+import type {
+  Expiry, LifecycleConfiguration, LifecycleCursor, LifecycleMetadata, ObjectIdentity, ScannedVersion, VersionPosition,
+} from '../lifecycle-types.js';
+import type { BlobId, BucketName, DeleteOutcome, DeleteTarget, ObjectRecord, RestoreState } from '../types.js';
 import type { GroupCommit } from './group-commit.js';
 import { SELECT_WITH_BODY, toHead, toRecord, type HeadRow, type ObjectRow } from './metadata.js';
 
 const SAME_OBJECT = 'bucket = @bucket AND key = @key AND version_id = @versionId AND etag = @etag AND last_modified = @lastModified';
+
+/** A version row as the lifecycle scan reads it: with its successor's creation time and whether it is alone. */
+interface VersionRow extends HeadRow { successor_modified: number | null; alone: number }
 
 function identity(o: ObjectIdentity): Record<string, string | number> {
   return { bucket: o.bucket, key: o.key, versionId: o.versionId, etag: o.etag, lastModified: o.lastModified.getTime() };
@@ -28,8 +33,17 @@ export class SqliteLifecycle implements LifecycleMetadata {
       bucketExists: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM buckets WHERE name = ?'),
       configured: db.prepare<[string, number], { bucket: string; config: string }>(
         'SELECT bucket, config FROM bucket_lifecycle WHERE bucket >= ? ORDER BY bucket LIMIT ?'),
-      scan: db.prepare<[string, string, number], HeadRow>(
-        'SELECT * FROM objects INDEXED BY objects_listed WHERE bucket = ? AND key > ? AND is_latest = 1 AND delete_marker = 0 ORDER BY key LIMIT ?'),
+      // One walk of the history index; the successor and the older-version probe are one seek each.
+      scan: db.prepare<{ bucket: string; key: string; below: number; limit: number }, VersionRow>(`SELECT o.*,
+          (SELECT s.last_modified FROM objects s INDEXED BY objects_history
+            WHERE s.bucket = o.bucket AND s.key = o.key AND s.id > o.id ORDER BY s.id LIMIT 1) AS successor_modified,
+          (o.is_latest = 1 AND NOT EXISTS (SELECT 1 FROM objects p INDEXED BY objects_history
+            WHERE p.bucket = o.bucket AND p.key = o.key AND p.id < o.id)) AS alone
+        FROM objects o INDEXED BY objects_history
+        WHERE o.bucket = @bucket AND o.key >= @key AND (o.key > @key OR o.id < @below)
+        ORDER BY o.key, o.id DESC LIMIT @limit`),
+      hasOther: db.prepare<[string, string, number], { one: number }>(
+        'SELECT 1 AS one FROM objects INDEXED BY objects_history WHERE bucket = ? AND key = ? AND id <> ? LIMIT 1'),
       pendingArchives: db.prepare<[number], ObjectRow>(
         `${SELECT_WITH_BODY} WHERE o.cold IS NULL AND o.storage_class IN ('GLACIER', 'DEEP_ARCHIVE') LIMIT ?`),
       restores: db.prepare<[string, string, string, number], ObjectRow>(
@@ -68,8 +82,16 @@ export class SqliteLifecycle implements LifecycleMetadata {
     return this.q.configured.all(from, limit).map((r) => ({ bucket: r.bucket, config: JSON.parse(r.config) as LifecycleConfiguration }));
   }
 
-  async scanObjects(bucket: BucketName, afterKey: ObjectKey, limit: number): Promise<ObjectHead[]> {
-    return this.q.scan.all(bucket, afterKey, limit).map(toHead);
+  async scanVersions(bucket: BucketName, from: VersionPosition, limit: number): Promise<ScannedVersion[]> {
+    const rows = this.q.scan.all({ bucket, key: from.key, below: from.below ?? Number.MAX_SAFE_INTEGER, limit });
+    return rows.map((r) => ({
+      ...toHead(r),
+      isLatest: r.is_latest === 1,
+      // A noncurrent row always has a successor; its own creation would be the earliest it could have been replaced.
+      ...(r.is_latest === 1 ? {} : { noncurrentSince: new Date(r.successor_modified ?? r.last_modified) }),
+      alone: r.alone === 1,
+      seq: r.id,
+    }));
   }
 
   async pendingArchives(limit: number): Promise<ObjectRecord[]> {
@@ -100,14 +122,23 @@ export class SqliteLifecycle implements LifecycleMetadata {
     });
   }
 
-  async expire(object: ObjectIdentity, cursor: LifecycleCursor): Promise<boolean> {
+  async expire(object: ObjectIdentity, expiry: Expiry, cursor: LifecycleCursor): Promise<boolean> {
     return this.writes.run(() => {
       this.saveCursor(cursor);
       const row = this.q.object.get(identity(object));
-      if (!row) return false;
-      const outcome = this.remove(row.bucket, row.is_latest ? { key: row.key } : { key: row.key, versionId: row.version_id });
+      if (!row || !this.standsAs(row, expiry)) return false;
+      const outcome = this.remove(row.bucket, expiry === 'current' ? { key: row.key } : { key: row.key, versionId: row.version_id });
       return outcome.error === undefined;
     });
+  }
+
+  /** Whether the row still stands as the worker saw it: a write or delete since may have changed its place. */
+  private standsAs(row: HeadRow, expiry: Expiry): boolean {
+    switch (expiry) {
+      case 'current': return row.is_latest === 1 && row.delete_marker === 0;
+      case 'noncurrent': return row.is_latest === 0;
+      case 'lone-marker': return row.is_latest === 1 && row.delete_marker === 1 && !this.q.hasOther.get(row.bucket, row.key, row.id);
+    }
   }
 
   async archive(object: ObjectIdentity, coldFile: BlobId): Promise<boolean> {
