@@ -1,5 +1,5 @@
 /** The newest schema; MIGRATIONS[n] brings a database from version n-1 to n. */
-export const SCHEMA_VERSION = 10;
+export const SCHEMA_VERSION = 12;
 
 /**
  * The embedded metadata schema as first created (version 1); later versions
@@ -149,5 +149,10 @@ END;
   // The generic bucket-configuration slot: every sub-resource document by kind (a JSON object).
   10: `
 ALTER TABLE buckets ADD COLUMN configs TEXT;
+`,
+  // The integrity CRC32C of inline bodies and of parts (whose extents keep it), apart from the ETag; NULL when written before.
+  12: `
+ALTER TABLE object_bodies ADD COLUMN crc32c INTEGER;
+ALTER TABLE parts ADD COLUMN crc32c INTEGER;
 `,
 };
