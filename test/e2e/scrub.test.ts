@@ -142,7 +142,7 @@ test('a flipped byte is detected on GET, by scrub, and never served; other objec
   const run = await runCairn(['admin', 'scrub', '--data', server.dataDir]);
   assert.equal(run.code, 2, run.stderr);
   assert.match(run.stdout, /scrubbed 7 objects/);
-  assert.match(run.stdout, new RegExp(`damaged\\t${bucket}\\tblob-bad-scrub\\tblob ${scrubBlob} has MD5`));
+  assert.match(run.stdout, new RegExp(`damaged\\t${bucket}\\tblob-bad-scrub\\tblob ${scrubBlob} has CRC32C`));
   assert.match(run.stdout, new RegExp(`damaged\\t${bucket}\\tinline-bad-scrub\\tinline body`));
   assert.match(run.stdout, new RegExp(`quarantined\\t${bucket}\\tblob-bad-get\\t`));
   assert.match(run.stdout, new RegExp(`quarantined\\t${bucket}\\tinline-bad-get\\t`));
