@@ -1,7 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { pipeline as pipe } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { setImmediate } from 'node:timers/promises';
 import { S3Error } from '../errors.js';
 import { authorizeObject, mayList } from '../auth/authorize.js';
@@ -14,7 +12,7 @@ import { objectHeaders } from './object-headers.js';
 import { versionHeader } from './versions.js';
 import { lockHeaders } from './object-lock.js';
 import { parseRange, type ByteRange } from './range.js';
-import { extentMd5, inlineIntact, IntegrityError, Md5Verifier, quarantineObject } from '../store/integrity.js';
+import { ExtentVerifier, extentHash, inlineProblem, IntegrityError, quarantineObject, VerifyingStream } from '../store/integrity.js';
 import { expirationHeader } from './lifecycle.js';
 
 /** Query parameters that override response headers on GET (signed requests only, as S3 does). */
@@ -30,8 +28,9 @@ const RESPONSE_OVERRIDES = {
 export async function getObject(ctx: RequestContext): Promise<void> {
   const record = await loadObject(ctx);
   assertReadable(record);
-  if (!inlineIntact(record)) {
-    await quarantineObject(ctx.store, record, 'inline body does not match its ETag');
+  const problem = inlineProblem(record);
+  if (problem !== undefined) {
+    await quarantineObject(ctx.store, record, problem);
     throw damagedError(record.key);
   }
   await answerRead(ctx, record, record);
@@ -171,28 +170,31 @@ async function answerRead(ctx: RequestContext, record: ObjectHead, body: ObjectR
 }
 
 /**
- * The whole bytes of a one-blob object small enough to verify on read, checked
- * against its recorded MD5; undefined for other objects (they stream).
+ * The whole bytes of a one-blob object of up to VERIFY_BEFORE_STATUS_MAX, checked
+ * against its recorded hash; undefined for other objects (they stream).
  */
 async function readSmallBlob(ctx: RequestContext, record: ObjectRecord): Promise<Buffer | undefined> {
   if (record.data.kind !== 'blobs' || record.data.extents.length !== 1) return undefined;
   const extent = record.data.extents[0]!;
-  const md5 = extent.size <= VERIFY_ON_READ_MAX ? extentMd5(record, extent) : undefined;
-  if (md5 === undefined || extent.size === 0) return undefined;
+  if (extent.size === 0 || extent.size > VERIFY_BEFORE_STATUS_MAX) return undefined;
+  const verifier = verifierOf(record, extent, 0, extent.size - 1);
+  if (verifier === undefined) return undefined;
   const unpin = ctx.store.blobs.pin([extent.blob]);
-  let bytes: Buffer;
+  const chunks: Buffer[] = [];
   try {
-    const chunks: Buffer[] = [];
-    for await (const chunk of ctx.store.blobs.read(extent.blob, 0, extent.size - 1)) chunks.push(chunk as Buffer);
-    bytes = Buffer.concat(chunks);
+    for await (const chunk of ctx.store.blobs.read(extent.blob, 0, extent.size - 1) as AsyncIterable<Buffer>) {
+      verifier.update(chunk);
+      chunks.push(chunk);
+    }
+    verifier.end();
+  } catch (err) {
+    if (!(err instanceof IntegrityError)) throw err;
+    await quarantineObject(ctx.store, record, err.message);
+    throw damagedError(record.key);
   } finally {
     unpin();
   }
-  if (bytes.length !== extent.size || createHash('md5').update(bytes).digest('hex') !== md5) {
-    await quarantineObject(ctx.store, record, `blob ${extent.blob} does not match its recorded MD5`);
-    throw damagedError(record.key);
-  }
-  return bytes;
+  return Buffer.concat(chunks);
 }
 
 /**
@@ -225,8 +227,7 @@ export async function streamBody(res: ServerResponse, blobs: Blobs, record: Obje
   try {
     for (const { extent, from, to } of extentSlices(record.data.extents, range)) {
       const verifier = verifierOf(record, extent, from, to);
-      if (verifier) await pipeline(blobs.read(extent.blob, from, to), verifier, res, { end: false });
-      else await blobs.writeTo(extent.blob, from, to, res);
+      await blobs.writeTo(extent.blob, from, to, res, verifier && ((chunk) => verifier.update(chunk)));
     }
     res.end();
   } finally {
@@ -241,26 +242,31 @@ export async function* readExtents(blobs: Blobs, record: ObjectRecord, range: By
     for (const { extent, from, to } of extentSlices(record.data.extents, range)) {
       const stream = blobs.read(extent.blob, from, to);
       const verifier = verifierOf(record, extent, from, to);
-      yield* (verifier ? pipe(stream, verifier, () => undefined) : stream) as AsyncIterable<Buffer>;
+      yield* (verifier ? pipe(stream, new VerifyingStream(verifier), () => undefined) : stream) as AsyncIterable<Buffer>;
     }
   } finally {
     unpin();
   }
 }
 
+/** One-blob objects up to this size are read whole and verified before the status line, so damage answers a clean 500. */
+const VERIFY_BEFORE_STATUS_MAX = 256 * 1024;
 /**
- * Whole extents up to this size are verified against their MD5 as they stream.
- * MD5 runs at about 600 MiB/s here: past this size verifying would cost more than
- * serving (a 256 MiB GET fell to 0.4 of the bare-server ceiling), so larger blobs
- * are left to `cairn admin scrub`.
+ * Extents written before they carried a CRC32C are verified against their MD5 only
+ * up to this size: MD5 runs at about 600 MiB/s here, and a 256 MiB GET verifying it
+ * fell to 0.4 of the bare-server ceiling. Larger ones are left to `cairn admin scrub`.
  */
-export const VERIFY_ON_READ_MAX = 256 * 1024;
+const VERIFY_MD5_MAX = 256 * 1024;
 
-/** The MD5 check for bytes [from, to] of an extent: only a whole extent of verifiable size whose MD5 is recorded gets one. */
-function verifierOf(record: ObjectRecord, extent: BlobExtent, from: number, to: number): Md5Verifier | undefined {
-  const whole = from === 0 && to === extent.size - 1;
-  const md5 = whole && extent.size <= VERIFY_ON_READ_MAX ? extentMd5(record, extent) : undefined;
-  return md5 === undefined ? undefined : new Md5Verifier(extent.blob, md5);
+/**
+ * The check for bytes [from, to] of an extent: only a whole extent can be verified
+ * (a hash covers all its bytes), against its CRC32C whatever its size, or its MD5 when small.
+ */
+function verifierOf(record: ObjectRecord, extent: BlobExtent, from: number, to: number): ExtentVerifier | undefined {
+  if (from !== 0 || to !== extent.size - 1) return undefined;
+  const expected = extentHash(record, extent);
+  if (expected === undefined || ('md5' in expected && extent.size > VERIFY_MD5_MAX)) return undefined;
+  return new ExtentVerifier(extent.blob, extent.size, expected);
 }
 
 /** The extents a byte range covers, each with the bytes [from, to] of it that the range takes. */

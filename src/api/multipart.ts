@@ -118,7 +118,7 @@ async function commitPart(ctx: RequestContext, upload: Upload, partNumber: numbe
   if (stored.data.kind !== 'blobs') throw new Error('a part must be stored in a blob');
   const part: Part = {
     uploadId: upload.uploadId, partNumber, blob: stored.data.extents[0]!.blob, size: stored.digest.size,
-    etag: stored.digest.md5Hex, lastModified: new Date(),
+    etag: stored.digest.md5Hex, crc32c: stored.digest.crc32c, lastModified: new Date(),
     ...(stored.digest.checksum !== undefined ? { checksum: stored.digest.checksum } : {}),
   };
   await ctx.store.metadata.putPart(part);
@@ -298,7 +298,11 @@ function assemble(requested: readonly RequestedPart[], checks: CompletionChecks)
       ...(upload.retention ? { retention: upload.retention } : {}), ...(upload.legalHold ? { legalHold: true } : {}),
       data: {
         kind: 'blobs',
-        extents: chosen.map((p) => ({ blob: p.blob, size: p.size, md5: p.etag, ...(checksum && p.checksum !== undefined ? { checksum: p.checksum } : {}) })),
+        extents: chosen.map((p) => ({
+          blob: p.blob, size: p.size, md5: p.etag,
+          ...(p.crc32c !== undefined ? { crc32c: p.crc32c } : {}),
+          ...(checksum && p.checksum !== undefined ? { checksum: p.checksum } : {}),
+        })),
       },
     };
   };

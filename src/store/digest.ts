@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { crc32, crc32c } from '@node-rs/crc32';
 import { Crc64Nvme } from '@aws-sdk/crc64-nvme';
 import { OffThreadMd5 } from './md5-thread.js';
-import type { ChecksumAlgorithm } from './types.js';
+import type { BodyDigest, ChecksumAlgorithm } from './types.js';
 
 /** A running checksum over a stream of chunks, finished into S3's base64 form. */
 interface RunningChecksum {
@@ -17,10 +17,15 @@ class Crc32Family implements RunningChecksum {
     this.state = this.fn(chunk, this.state);
   }
   async digest(): Promise<Buffer> {
-    const out = Buffer.alloc(4);
-    out.writeUInt32BE(this.state >>> 0);
-    return out;
+    return crcBytes(this.state);
   }
+}
+
+/** A CRC32 or CRC32C as S3 transmits it: four bytes, big-endian. */
+function crcBytes(crc: number): Buffer {
+  const out = Buffer.alloc(4);
+  out.writeUInt32BE(crc >>> 0);
+  return out;
 }
 
 class NodeHash implements RunningChecksum {
@@ -77,22 +82,26 @@ class LocalMd5 implements RunningMd5 {
 }
 
 /**
- * MD5 (for the ETag) plus at most one requested checksum, fed in one pass.
- * With `offThread`, the MD5 runs on the hash thread (worth it for large bodies).
+ * MD5 (for the ETag), the CRC32C the stored bytes are verified with, and at most
+ * one requested checksum, fed in one pass. With `offThread`, the MD5 runs on the
+ * hash thread (worth it for large bodies).
  */
 export class Digester {
   private readonly md5: RunningMd5;
   private readonly checksum: RunningChecksum | undefined;
+  /** The integrity CRC32C; a requested CRC32C is the same number, so it is not computed twice. */
+  private crc32c = 0;
   size = 0;
 
-  constructor(algorithm?: ChecksumAlgorithm, options: { offThread?: boolean } = {}) {
+  constructor(private readonly algorithm?: ChecksumAlgorithm, options: { offThread?: boolean } = {}) {
     this.md5 = options.offThread ? new OffThreadMd5() : new LocalMd5();
-    this.checksum = algorithm ? newChecksum(algorithm) : undefined;
+    this.checksum = algorithm && algorithm !== 'CRC32C' ? newChecksum(algorithm) : undefined;
   }
 
   update(chunk: Buffer): void {
     this.size += chunk.length;
     this.md5.update(chunk);
+    this.crc32c = crc32c(chunk, this.crc32c);
     this.checksum?.update(chunk);
   }
 
@@ -106,10 +115,13 @@ export class Digester {
     this.md5.discard();
   }
 
-  async finish(): Promise<{ size: number; md5Hex: string; checksum?: string }> {
+  async finish(): Promise<BodyDigest> {
     const md5Hex = await this.md5.hex();
-    if (!this.checksum) return { size: this.size, md5Hex };
-    return { size: this.size, md5Hex, checksum: (await this.checksum.digest()).toString('base64') };
+    const crc = this.crc32c >>> 0;
+    const digest = { size: this.size, md5Hex, crc32c: crc };
+    if (this.algorithm === 'CRC32C') return { ...digest, checksum: crcBytes(crc).toString('base64') };
+    if (!this.checksum) return digest;
+    return { ...digest, checksum: (await this.checksum.digest()).toString('base64') };
   }
 }
 

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
-import { extentMd5, inlineIntact, quarantineObject } from './integrity.js';
-import type { ObjectRecord, Store } from './types.js';
+import { ExtentVerifier, extentHash, inlineProblem, IntegrityError, quarantineObject, type ExtentHash } from './integrity.js';
+import type { BlobExtent, ObjectRecord, Store } from './types.js';
 
 export interface Damage {
   readonly bucket: string;
@@ -11,9 +10,9 @@ export interface Damage {
 export interface ScrubReport {
   objects: number;
   bytes: number;
-  /** Objects whose every byte was checked against a recorded MD5. */
+  /** Objects whose every byte was checked against a recorded hash (CRC32C, or MD5 for data written before it was kept). */
   verified: number;
-  /** Objects with an extent that carries no recorded MD5 (multipart objects written before extents kept one). */
+  /** Objects with an extent that carries no recorded hash (multipart objects written before extents kept one). */
   unverifiable: number;
   /** Objects replaced or deleted while they were being checked. */
   changed: number;
@@ -27,7 +26,7 @@ const BATCH = 100;
 
 /**
  * Walks every current object, reads its stored bytes back and compares them with
- * the MD5 recorded when they were written. A damaged object is marked and its
+ * the CRC32C recorded when they were written (the MD5, for data written before). A damaged object is marked and its
  * blob files are moved to the quarantine folder, so GET answers an error instead
  * of bad bytes. Safe while a server runs on the same data folder: it only reads
  * blobs, and marks an object only if it is still the version it checked.
@@ -76,28 +75,26 @@ async function checkObject(store: Store, record: ObjectRecord, report: ScrubRepo
  * missing, 'changed' when the object was replaced while read, undefined when intact.
  */
 async function findProblem(store: Store, record: ObjectRecord): Promise<string | 'unverifiable' | 'changed' | undefined> {
-  if (record.data.kind === 'inline') return inlineIntact(record) ? undefined : 'inline body does not match its ETag';
+  if (record.data.kind === 'inline') return inlineProblem(record);
   let unverifiable = false;
   const unpin = store.blobs.pin(record.data.extents.map((e) => e.blob));
   try {
     for (const extent of record.data.extents) {
-      const expected = extentMd5(record, extent);
+      const expected = extentHash(record, extent);
       if (expected === undefined) {
         unverifiable = true;
         continue;
       }
-      let actual: { md5: string; size: number };
       try {
-        actual = await hashBlob(store, extent.blob, extent.size);
+        await verifyBlob(store, extent, expected);
       } catch (err) {
+        if (err instanceof IntegrityError) return err.message;
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
         // Gone because the object was replaced meanwhile, or lost: only the latter is damage.
         const current = await store.metadata.getObject(record.bucket, record.key);
         if (!current || current.etag !== record.etag || current.lastModified.getTime() !== record.lastModified.getTime()) return 'changed';
         return `blob ${extent.blob} is missing`;
       }
-      if (actual.size !== extent.size) return `blob ${extent.blob} holds ${actual.size} bytes, recorded ${extent.size}`;
-      if (actual.md5 !== expected) return `blob ${extent.blob} has MD5 ${actual.md5}, recorded ${expected}`;
     }
   } finally {
     unpin();
@@ -105,13 +102,10 @@ async function findProblem(store: Store, record: ObjectRecord): Promise<string |
   return unverifiable ? 'unverifiable' : undefined;
 }
 
-async function hashBlob(store: Store, blob: string, size: number): Promise<{ md5: string; size: number }> {
-  const hash = createHash('md5');
-  let read = 0;
+/** Reads a blob whole through its verifier, which throws an IntegrityError on damage. */
+async function verifyBlob(store: Store, extent: BlobExtent, expected: ExtentHash): Promise<void> {
+  const verifier = new ExtentVerifier(extent.blob, extent.size, expected);
   // One byte past the recorded end reveals a file that grew.
-  for await (const chunk of store.blobs.read(blob, 0, size) as AsyncIterable<Buffer>) {
-    hash.update(chunk);
-    read += chunk.length;
-  }
-  return { md5: hash.digest('hex'), size: read };
+  for await (const chunk of store.blobs.read(extent.blob, 0, extent.size) as AsyncIterable<Buffer>) verifier.update(chunk);
+  verifier.end();
 }

@@ -104,6 +104,11 @@ export interface BlobExtent {
   readonly md5?: string;
   /** A multipart object's part checksum (base64, in the object's algorithm): GET by part number and GetObjectAttributes report it. */
   readonly checksum?: string;
+  /**
+   * CRC32C of the blob's bytes (unsigned), recorded when it was written: the integrity
+   * hash reads are verified with, apart from the ETag. Absent on extents written before.
+   */
+  readonly crc32c?: number;
 }
 
 /** One tag of an object (or of a lifecycle filter): S3 keeps at most 10 per object, keys unique. */
@@ -114,7 +119,7 @@ export interface TagPair {
 
 /** Where an object's bytes are: in the metadata row, or in one or more blobs read in order. */
 export type ObjectData =
-  | { readonly kind: 'inline'; readonly bytes: Buffer }
+  | { readonly kind: 'inline'; readonly bytes: Buffer; readonly crc32c?: number }
   | { readonly kind: 'blobs'; readonly extents: readonly BlobExtent[] };
 
 export interface ObjectRecord {
@@ -295,6 +300,8 @@ export interface Part {
   readonly lastModified: Date;
   /** Base64 checksum of the part, in the upload's algorithm. */
   readonly checksum?: string;
+  /** CRC32C of the part's blob, which its extent in the completed object keeps (BlobExtent.crc32c). */
+  readonly crc32c?: number;
 }
 
 export interface UploadListQuery {
@@ -442,6 +449,8 @@ export interface Metadata {
 export interface BodyDigest {
   readonly size: number;
   readonly md5Hex: string;
+  /** CRC32C of the bytes (unsigned): the integrity hash the store records with them. */
+  readonly crc32c: number;
   /** Base64 of the requested checksum, if one was requested. */
   readonly checksum?: string;
 }
@@ -472,9 +481,11 @@ export interface Blobs {
   read(id: BlobId, start: number, end: number): Readable;
   /**
    * Writes bytes [start, end] (inclusive) of a blob to `out` without ending it;
-   * rejects if `out` closes or fails first, or the blob is shorter.
+   * rejects if `out` closes or fails first, or the blob is shorter. Each chunk is
+   * passed to `inspect` before it is written; if that throws, the chunk is not
+   * written, nothing after it either, and this rejects with what it threw.
    */
-  writeTo(id: BlobId, start: number, end: number, out: Writable): Promise<void>;
+  writeTo(id: BlobId, start: number, end: number, out: Writable, inspect?: (chunk: Buffer) => void): Promise<void>;
   /** Removes a blob that was never committed (a failed write). */
   discard(data: ObjectData): Promise<void>;
   delete(id: BlobId): Promise<void>;

@@ -35,7 +35,7 @@ export class MemoryBlobs implements Blobs {
     const id = randomBytes(16).toString('hex');
     this.blobs.set(id, held);
     const digest = await digester.finish();
-    return { data: { kind: 'blobs', extents: [{ blob: id, size: held.size, md5: digest.md5Hex }] }, digest };
+    return { data: { kind: 'blobs', extents: [{ blob: id, size: held.size, md5: digest.md5Hex, crc32c: digest.crc32c }] }, digest };
   }
 
   read(id: BlobId, start: number, end: number): Readable {
@@ -45,12 +45,13 @@ export class MemoryBlobs implements Blobs {
     return Readable.from(sliceBytes(held, start, end), { objectMode: false });
   }
 
-  async writeTo(id: BlobId, start: number, end: number, out: Writable): Promise<void> {
+  async writeTo(id: BlobId, start: number, end: number, out: Writable, inspect?: (chunk: Buffer) => void): Promise<void> {
     const held = this.blobs.get(id);
     if (!held) throw new Error(`no blob ${id}`);
     if (end >= held.size) throw new Error(`the blob ends at byte ${held.size}, before byte ${end}`);
     for (const piece of sliceBytes(held, start, end)) {
       if (out.destroyed || out.writableEnded) throw new Error('the destination closed before the blob was sent');
+      inspect?.(piece);
       if (!out.write(piece)) await waitForDrain(out);
     }
   }

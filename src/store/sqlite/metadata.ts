@@ -21,9 +21,9 @@ export interface HeadRow {
   tags: string | null; is_latest: number; delete_marker: number; lock_mode: string | null; lock_until: number | null; legal_hold: number;
 }
 /** An objects row joined with its inline body, if it has one. */
-export interface ObjectRow extends HeadRow { inline: Buffer | null }
+export interface ObjectRow extends HeadRow { inline: Buffer | null; inline_crc32c: number | null }
 /** Selects ObjectRows: append the WHERE clause. */
-export const SELECT_WITH_BODY = 'SELECT o.*, b.bytes AS inline FROM objects o LEFT JOIN object_bodies b ON b.id = o.id';
+export const SELECT_WITH_BODY = 'SELECT o.*, b.bytes AS inline, b.crc32c AS inline_crc32c FROM objects o LEFT JOIN object_bodies b ON b.id = o.id';
 type SummaryRow = Pick<HeadRow, 'id' | 'key' | 'version_id' | 'size' | 'etag' | 'last_modified' | 'owner' | 'storage_class' | 'is_latest' | 'delete_marker'>;
 const SUMMARY_COLUMNS = 'id, key, version_id, size, etag, last_modified, owner, storage_class, is_latest, delete_marker';
 interface UploadRow {
@@ -33,6 +33,7 @@ interface UploadRow {
 }
 interface PartRow {
   upload_id: string; part_number: number; blob: string; size: number; etag: string; last_modified: number; checksum: string | null;
+  crc32c: number | null;
 }
 interface AccountRow { id: string; display_name: string; email: string; created_at: number }
 interface KeyRow { access_key_id: string; secret_key: string; account_id: string; created_at: number }
@@ -137,7 +138,7 @@ export class SqliteMetadata implements Metadata {
         VALUES (@bucket, @key, @version_id, @size, @etag, @last_modified, @owner, @storage_class,
           @headers, @user_metadata, @checksum, @extents, @acl, @tags, 1, @delete_marker, @lock_mode, @lock_until, @legal_hold)
         RETURNING id`).pluck(),
-      putBody: db.prepare('INSERT INTO object_bodies (id, bytes) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET bytes = excluded.bytes'),
+      putBody: db.prepare('INSERT INTO object_bodies (id, bytes, crc32c) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET bytes = excluded.bytes, crc32c = excluded.crc32c'),
       deleteRow: db.prepare('DELETE FROM objects WHERE id = ?'),
       objectsAfter: db.prepare<[string, string, string, number], ObjectRow>(
         `${SELECT_WITH_BODY} WHERE o.is_latest = 1 AND o.delete_marker = 0 AND (o.bucket > ? OR (o.bucket = ? AND o.key > ?)) ORDER BY o.bucket, o.key LIMIT ?`),
@@ -163,9 +164,10 @@ export class SqliteMetadata implements Metadata {
       uploadsOfKeyAfter: db.prepare<[string, string, string], UploadRow>(
         'SELECT * FROM uploads WHERE bucket = ? AND key = ? AND upload_id > ? ORDER BY upload_id'),
       part: db.prepare<[string, number], PartRow>('SELECT * FROM parts WHERE upload_id = ? AND part_number = ?'),
-      upsertPart: db.prepare(`INSERT INTO parts (upload_id, part_number, blob, size, etag, last_modified, checksum)
-        VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(upload_id, part_number) DO UPDATE SET blob = excluded.blob,
-        size = excluded.size, etag = excluded.etag, last_modified = excluded.last_modified, checksum = excluded.checksum`),
+      upsertPart: db.prepare(`INSERT INTO parts (upload_id, part_number, blob, size, etag, last_modified, checksum, crc32c)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(upload_id, part_number) DO UPDATE SET blob = excluded.blob,
+        size = excluded.size, etag = excluded.etag, last_modified = excluded.last_modified, checksum = excluded.checksum,
+        crc32c = excluded.crc32c`),
       partsAfter: db.prepare<[string, number, number], PartRow>(
         'SELECT * FROM parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?'),
       allParts: db.prepare<[string], PartRow>('SELECT * FROM parts WHERE upload_id = ? ORDER BY part_number'),
@@ -189,9 +191,9 @@ export class SqliteMetadata implements Metadata {
       }
       // A number may be unused on a branch (assigned to work merged elsewhere).
       for (let next = version + 1; next <= SCHEMA_VERSION; next++) {
-        const step = MIGRATIONS[next]!;
+        const step = MIGRATIONS[next];
         if (typeof step === 'string') this.db.exec(step);
-        else step(this.db);
+        else if (step !== undefined) step(this.db);
       }
       this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     }).immediate();
@@ -588,7 +590,7 @@ export class SqliteMetadata implements Metadata {
       const previous = this.q.part.get(p.uploadId, p.partNumber);
       if (previous) this.q.killBlob.run(Date.now(), previous.blob);
       this.q.insertBlob.run(p.blob);
-      this.q.upsertPart.run(p.uploadId, p.partNumber, p.blob, p.size, p.etag, p.lastModified.getTime(), p.checksum ?? null);
+      this.q.upsertPart.run(p.uploadId, p.partNumber, p.blob, p.size, p.etag, p.lastModified.getTime(), p.checksum ?? null, p.crc32c ?? null);
     });
   }
 
@@ -768,6 +770,7 @@ function toPart(r: PartRow): Part {
   return {
     uploadId: r.upload_id, partNumber: r.part_number, blob: r.blob, size: r.size, etag: r.etag,
     lastModified: new Date(r.last_modified), ...(r.checksum !== null ? { checksum: r.checksum } : {}),
+    ...(r.crc32c !== null ? { crc32c: r.crc32c } : {}),
   };
 }
 function toAccount(r: AccountRow | undefined): Account | undefined {
@@ -806,7 +809,7 @@ export function toRecord(r: ObjectRow): ObjectRecord {
   if (head.data.kind !== 'inline') return { ...head, data: head.data };
   if (r.delete_marker) return { ...head, data: { kind: 'inline', bytes: Buffer.alloc(0) } };
   if (r.inline === null) throw new Error(`object ${r.bucket}/${r.key} has lost its inline body`);
-  return { ...head, data: { kind: 'inline', bytes: r.inline } };
+  return { ...head, data: { kind: 'inline', bytes: r.inline, ...(r.inline_crc32c !== null ? { crc32c: r.inline_crc32c } : {}) } };
 }
 
 export function toHead(r: HeadRow): ObjectHead {

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 
 /** The newest schema; MIGRATIONS[n] brings a database from version n-1 to n. */
-export const SCHEMA_VERSION = 11;
+export const SCHEMA_VERSION = 12;
 
 /**
  * The embedded metadata schema as first created (version 1); later versions
@@ -158,6 +158,11 @@ ALTER TABLE buckets ADD COLUMN configs TEXT;
   // Versioning: one row per version. UNIQUE (bucket, key) must go, which SQLite can only do
   // by rebuilding the table; every existing row becomes its key's current 'null' version.
   11: versionedObjects,
+  // The integrity CRC32C of inline bodies and of parts (whose extents keep it), apart from the ETag; NULL when written before.
+  12: `
+ALTER TABLE object_bodies ADD COLUMN crc32c INTEGER;
+ALTER TABLE parts ADD COLUMN crc32c INTEGER;
+`,
 };
 
 /** Indexes, trigger and new columns of the versioned objects table (schema 11). */
