@@ -16,6 +16,7 @@ import { aclFromHeaders } from './acl.js';
 import { bucketOf, type RequestContext } from './context.js';
 import { validateKey } from './object-headers.js';
 import { limitedFile, readFormHead } from './post-form.js';
+import { refuseEncryption } from './encryption.js';
 import { MAX_PUT_SIZE, objectWriteFrom, storeObject, type ObjectWrite } from './put.js';
 import { parseTagging } from './tag-set.js';
 
@@ -108,6 +109,8 @@ async function uploadForm(ctx: RequestContext): Promise<void> {
   const policy = fields.get('policy');
   const range = policy === undefined ? undefined : checkPolicy(parsePolicy(policy), fields, bucket.name, key, new Date());
   authorize('bucket:WRITE', principal, bucket);
+  // A form asking for encryption is refused as a PUT asking for it would be, never stored in the clear.
+  refuseEncryption('PutObject', true, Object.fromEntries(fields));
 
   const headers = headersOf(fields);
   // The form's `tagging` field is a <Tagging> document, not the header's query string.

@@ -269,3 +269,14 @@ def test_many_file_part_fields_all_arrive_before_the_file_and_their_limits(cairn
     assert (fileless.status_code, error_code(fileless)) == (400, "InvalidArgument")
     for key in ("fields/padded", "fields/twice", "fields/fileless"):
         assert absent(s3, PUBLIC, key)
+
+
+@pytest.mark.parametrize("field,value", [
+    ("x-amz-server-side-encryption", "AES256"),
+    ("x-amz-server-side-encryption-customer-algorithm", "AES256"),
+])
+def test_a_form_asking_for_encryption_is_refused_and_stores_nothing(cairn, s3, field, value):
+    key = f"sse/{field}"
+    response = requests.post(url(cairn, PUBLIC), files=form(("key", key), (field, value), file=b"secret"))
+    assert (response.status_code, error_code(response)) == (501, "NotImplemented"), response.text
+    assert absent(s3, PUBLIC, key)
