@@ -447,7 +447,7 @@ export class SqliteMetadata implements Metadata {
       acl: JSON.stringify(r.acl), tags: tagsJson(r.tags), delete_marker: r.deleteMarker ? 1 : 0,
       lock_mode: r.retention?.mode ?? null, lock_until: r.retention?.retainUntil.getTime() ?? null, legal_hold: r.legalHold ? 1 : 0,
     })!;
-    if (r.data.kind === 'inline' && !r.deleteMarker) this.q.putBody.run(id, r.data.bytes);
+    if (r.data.kind === 'inline' && !r.deleteMarker) this.q.putBody.run(id, r.data.bytes, r.data.crc32c ?? null);
   }
 
   /**
