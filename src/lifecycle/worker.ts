@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { setImmediate as yieldToRequests } from 'node:timers/promises';
 import { readExtents } from '../api/get.js';
@@ -13,6 +14,10 @@ import { dayMs, daysAfter, type LifecycleSettings } from './settings.js';
 const BATCH = 100;
 /** Rules are due at day granularity: a full scan of every configured bucket at most hourly is plenty. */
 const MAX_RULE_PERIOD_MS = 3600_000;
+/** One process of a cluster runs passes: the holder of this lease, renewed every batch. */
+const LEASE = 'lifecycle';
+/** Long enough to outlast a batch and the wait between passes, so the holder keeps it. */
+const MIN_LEASE_TTL_MS = 60_000;
 
 export interface LifecycleWorkerOptions {
   readonly metadata: Metadata;
@@ -38,6 +43,8 @@ export class LifecycleWorker {
   private running: Promise<void> | undefined;
   private stopping = false;
   private lastRulePass = -Infinity;
+  private readonly holder = randomUUID();
+  private leased = false;
 
   constructor(private readonly o: LifecycleWorkerOptions) {}
 
@@ -65,6 +72,13 @@ export class LifecycleWorker {
     this.stopping = true;
     clearInterval(this.timer);
     await this.running;
+    if (this.leased) await this.o.metadata.releaseLease(LEASE, this.holder);
+  }
+
+  /** Takes or renews the lease; a pass goes on only while this process holds it. */
+  private async holdLease(): Promise<boolean> {
+    this.leased = await this.o.metadata.acquireLease(LEASE, this.holder, Math.max(MIN_LEASE_TTL_MS, 2 * this.o.intervalMs));
+    return this.leased;
   }
 
   /**
@@ -73,6 +87,7 @@ export class LifecycleWorker {
    * pass was cut short and must resume.
    */
   private async pass(): Promise<void> {
+    if (!(await this.holdLease())) return;
     await this.restores(Date.now());
     const period = Math.max(this.o.intervalMs, Math.min(dayMs(this.o.settings), MAX_RULE_PERIOD_MS));
     const now = Date.now();
@@ -98,13 +113,13 @@ export class LifecycleWorker {
       const buckets = await lifecycle.configuredBuckets(from, BATCH);
       if (buckets.length === 0) break;
       for (const { bucket, config } of buckets) {
-        if (this.stopping) return;
+        if (this.stopping || !this.leased) return;
         await this.abortUploads(bucket, config, now);
         await this.applyToObjects(bucket, config, now, bucket === cursor?.bucket ? cursor.key : '');
       }
       from = `${buckets[buckets.length - 1]!.bucket}\u0000`;
     }
-    if (!this.stopping) await lifecycle.setCursor(undefined);
+    if (!this.stopping && this.leased) await lifecycle.setCursor(undefined);
   }
 
   private async applyToObjects(bucket: string, config: LifecycleConfiguration, now: number, afterKey: string): Promise<void> {
@@ -123,7 +138,7 @@ export class LifecycleWorker {
       }
       after = objects[objects.length - 1]!.key;
       await lifecycle.setCursor({ bucket, key: after });
-      if (this.stopping) return;
+      if (this.stopping || !(await this.holdLease())) return;
       // Archive what this batch sent to GLACIER now, so a large bucket's bytes move as the pass goes,
       // and let due restores complete rather than wait for the end of a long pass.
       await this.archivePending();

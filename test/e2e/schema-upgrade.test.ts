@@ -18,6 +18,7 @@ import {
 import { s3Client, startServer } from './harness.js';
 import { md5Hex, newBucket } from './s3-helpers.js';
 import { readMetadata } from './data-folder.js';
+import { SCHEMA_VERSION } from '../../src/store/sqlite/schema.js';
 
 /**
  * Takes the version columns and indexes away (schema 11; one unique row per key again),
@@ -94,7 +95,7 @@ test('a schema 8 folder with inline rows upgrades and serves the same bytes', as
 
     const second = await startServer({ dataDir });
     try {
-      assert.deepEqual(layout(dataDir), { version: 11, rowsWithBody: 3, bodies: 3, strayBodies: 0 });
+      assert.deepEqual(layout(dataDir), { version: SCHEMA_VERSION, rowsWithBody: 3, bodies: 3, strayBodies: 0 });
       const s3 = s3Client(second);
       for (const [Key, body] of bodies) {
         const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key }));
@@ -114,7 +115,7 @@ test('a schema 8 folder with inline rows upgrades and serves the same bytes', as
       ]);
       for (const [Key, Body] of next) await s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body }));
       await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'empty' }));
-      assert.deepEqual(layout(dataDir), { version: 11, rowsWithBody: 2, bodies: 2, strayBodies: 0 });
+      assert.deepEqual(layout(dataDir), { version: SCHEMA_VERSION, rowsWithBody: 2, bodies: 2, strayBodies: 0 });
       for (const [Key, body] of next) {
         const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key }));
         assert.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(body), Key);

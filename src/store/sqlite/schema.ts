@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 
 /** The newest schema; MIGRATIONS[n] brings a database from version n-1 to n. */
-export const SCHEMA_VERSION = 11;
+export const SCHEMA_VERSION = 12;
 
 /**
  * The embedded metadata schema as first created (version 1); later versions
@@ -158,6 +158,14 @@ ALTER TABLE buckets ADD COLUMN configs TEXT;
   // Versioning: one row per version. UNIQUE (bucket, key) must go, which SQLite can only do
   // by rebuilding the table; every existing row becomes its key's current 'null' version.
   11: versionedObjects,
+  // Leases: work one process must do at a time (the lifecycle pass), held until expires (epoch ms).
+  12: `
+CREATE TABLE leases (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires INTEGER NOT NULL
+) WITHOUT ROWID;
+`,
 };
 
 /** Indexes, trigger and new columns of the versioned objects table (schema 11). */
