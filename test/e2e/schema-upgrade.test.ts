@@ -22,7 +22,7 @@ import { SCHEMA_VERSION } from '../../src/store/sqlite/schema.js';
 
 /**
  * Takes the version columns and indexes away (schema 11; one unique row per key again),
- * puts the bodies back into the rows and forgets the table and the configuration slot, as schema 8 stored them.
+ * puts the bodies back into the rows and forgets the table, the configuration slot and the leases (schema 12), as schema 8 stored them.
  */
 function downgradeToSchema8(dataDir: string): void {
   const db = new Database(join(dataDir, 'metadata.sqlite'));
@@ -44,6 +44,7 @@ function downgradeToSchema8(dataDir: string): void {
         DROP TRIGGER objects_body_follows;
         DROP TABLE object_bodies;
         ALTER TABLE buckets DROP COLUMN configs;
+        DROP TABLE leases;
         PRAGMA user_version = 8;
       `);
     })();
