@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { Readable } from 'node:stream';
 import { setImmediate as yieldToRequests } from 'node:timers/promises';
 import { readExtents } from '../api/get.js';
@@ -43,7 +43,8 @@ export class LifecycleWorker {
   private running: Promise<void> | undefined;
   private stopping = false;
   private lastRulePass = -Infinity;
-  private readonly holder = randomUUID();
+  /** A node's name, so that a node restarted after a crash takes its own lease back at once. */
+  private readonly holder = hostname();
   private leased = false;
 
   constructor(private readonly o: LifecycleWorkerOptions) {}
