@@ -2,7 +2,9 @@
  * SIGKILL at random points under concurrent load, hundreds of times over one
  * data folder. Four clients run PutObject (inline and blob sizes), multipart
  * uploads ending in CompleteMultipartUpload, DeleteObjects and CopyObject on a
- * small pool of keys; a fifth writes, deletes and restores objects under the
+ * small pool of keys; a sixth writes versions into a versioned bucket with
+ * Object Lock (some under GOVERNANCE retention), makes delete markers, deletes
+ * versions by id and tries to delete locked ones; a fifth writes, deletes and restores objects under the
  * prefixes of a bucket lifecycle configuration that the lifecycle worker (with
  * 20 ms days) applies all along: lc/ objects go to STANDARD_IA and then GLACIER
  * (their bytes move to cold storage), exp/ objects expire, stale uploads are
@@ -20,6 +22,10 @@
  * and no hot copy; an acknowledged restore is in progress or complete, and a
  * completed one stays so. No blob file, hot or cold, from before the restart
  * is left unreferenced once the start-up sweeps and collection have run.
+ * In the versioned bucket no acknowledged version or delete marker is lost, a
+ * version whose delete was acknowledged stays gone, one that appeared from a
+ * cut-off write is whole, a locked version is never removed, and each key's
+ * current version is its newest.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -30,8 +36,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, test } from 'node:test';
 import type Database from 'better-sqlite3';
 import {
-  CompleteMultipartUploadCommand, CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteObjectsCommand,
-  GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutBucketLifecycleConfigurationCommand, PutObjectCommand,
+  CompleteMultipartUploadCommand, CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteObjectCommand, DeleteObjectsCommand,
+  GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand, PutBucketLifecycleConfigurationCommand, PutObjectCommand,
   RestoreObjectCommand, UploadPartCommand, type S3Client,
 } from '@aws-sdk/client-s3';
 import { openMetadata, readMetadata, readStoredFile, referencedBlobs, storedFiles } from './data-folder.js';
@@ -67,7 +73,7 @@ const SERVER_ARGS = [
 const RANK: Readonly<Record<string, number>> = { STANDARD: 0, STANDARD_IA: 1, GLACIER: 2 };
 
 /** What kills must land inside, each at least MIN_CUTS times. */
-const TARGETS = ['PutObject', 'CompleteMultipartUpload', 'DeleteObjects', 'CopyObject', 'lifecycle'] as const;
+const TARGETS = ['PutObject', 'CompleteMultipartUpload', 'DeleteObjects', 'CopyObject', 'DeleteObject', 'lifecycle'] as const;
 type Target = (typeof TARGETS)[number];
 const MIN_CUTS = Math.max(1, Math.floor(CYCLES / 40));
 
@@ -124,7 +130,7 @@ const restoreAsked = new Map<string, string>();
 /** Requests that failed for a reason other than a kill. */
 const unexpected: string[] = [];
 const stats = { acknowledged: 0, failed: 0, put: 0, multipart: 0, deleteObjects: 0, copy: 0, restore: 0, archiveCut: 0 };
-const cuts: Record<Target, number> = { PutObject: 0, CompleteMultipartUpload: 0, DeleteObjects: 0, CopyObject: 0, lifecycle: 0 };
+const cuts: Record<Target, number> = { PutObject: 0, CompleteMultipartUpload: 0, DeleteObjects: 0, CopyObject: 0, DeleteObject: 0, lifecycle: 0 };
 /** Lifecycle work seen done, by key@md5. */
 const done = { movedToIA: new Set<string>(), archived: new Set<string>(), restored: new Set<string>(), expired: new Set<string>() };
 
@@ -290,6 +296,155 @@ async function lifecycleOperation(s3: S3Client, tag: number): Promise<void> {
   } else {
     const keys = freeKeys(LIFECYCLE_KEYS, 1 + int(2));
     if (keys) await deleteObjects(s3, keys);
+  }
+}
+
+const versionedBucket = 'kill-cycles-versions';
+const VERSIONED_KEYS = Array.from({ length: 6 }, (_, i) => `v-${i}`);
+const LOCK_UNTIL = new Date(Date.UTC(2099, 0, 1));
+/** A version (or delete marker) of the versioned bucket, as the test knows it. */
+interface KnownVersion {
+  readonly key: string;
+  /** MD5 of the bytes; undefined for a delete marker. */
+  readonly md5: string | undefined;
+  readonly locked: boolean;
+  /** 'live' once its write was acknowledged or it was seen; 'deleted' once its delete was; 'maybe' while a delete of it was cut off. */
+  state: 'live' | 'deleted' | 'maybe';
+}
+const versions = new Map<string, KnownVersion>();
+/** Writes cut off by a kill, whose version may or may not have been committed: key and MD5 (undefined: a delete marker). */
+const cutWrites: { key: string; md5: string | undefined; locked: boolean }[] = [];
+const versionStats = { puts: 0, locked: 0, markers: 0, versionDeletes: 0, lockedRefused: 0, adopted: 0 };
+
+/** The sixth client: versions, delete markers, deletes by id, and refused deletes of locked versions. */
+async function versionedOperation(s3: S3Client, tag: number): Promise<void> {
+  const kind = int(10);
+  const [key] = freeKeys(VERSIONED_KEYS, 1) ?? [];
+  if (!key) return;
+  busy.add(key);
+  try {
+    if (kind < 4) {
+      const body = someBody(tag, 120_000);
+      const locked = int(4) === 0;
+      const pending = { key, md5: md5Hex(body), locked };
+      cutWrites.push(pending);
+      try {
+        const out = await s3.send(new PutObjectCommand({
+          Bucket: versionedBucket, Key: key, Body: body, ...(locked ? { ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: LOCK_UNTIL } : {}),
+        }));
+        versions.set(out.VersionId!, { key, md5: pending.md5, locked, state: 'live' });
+        versionStats.puts++;
+        if (locked) versionStats.locked++;
+        stats.acknowledged++;
+      } catch (err) {
+        noteFailure(`versioned PutObject ${key}`, err);
+        return;
+      }
+      cutWrites.splice(cutWrites.indexOf(pending), 1);
+    } else if (kind < 6) {
+      const pending = { key, md5: undefined, locked: false };
+      cutWrites.push(pending);
+      try {
+        const out = await s3.send(new DeleteObjectCommand({ Bucket: versionedBucket, Key: key }));
+        assert.equal(out.DeleteMarker, true);
+        versions.set(out.VersionId!, { key, md5: undefined, locked: false, state: 'live' });
+        versionStats.markers++;
+        stats.acknowledged++;
+      } catch (err) {
+        noteFailure(`versioned DeleteObject ${key}`, err);
+        return;
+      }
+      cutWrites.splice(cutWrites.indexOf(pending), 1);
+    } else {
+      // Delete one version of the key by id: an unlocked one usually, a locked one now and then (refused).
+      const wantLocked = int(5) === 0;
+      const candidates = [...versions].filter(([, v]) => v.key === key && v.state === 'live' && v.locked === wantLocked);
+      const chosen = candidates[int(candidates.length)];
+      if (!chosen) return;
+      const [versionId, version] = chosen;
+      if (!version.locked) version.state = 'maybe';
+      try {
+        await s3.send(new DeleteObjectCommand({ Bucket: versionedBucket, Key: key, VersionId: versionId }));
+        assert.ok(!version.locked, `a locked version ${key}@${versionId} was deleted`);
+        version.state = 'deleted';
+        versionStats.versionDeletes++;
+        stats.acknowledged++;
+      } catch (err) {
+        const { name } = err as { name?: string };
+        if (version.locked && name === 'AccessDenied') {
+          versionStats.lockedRefused++;
+          stats.acknowledged++;
+        } else {
+          noteFailure(`versioned DeleteObject ${key}?versionId=${versionId}`, err);
+        }
+      }
+    }
+  } finally {
+    busy.delete(key);
+  }
+}
+
+/**
+ * After a restart: every version listed is known (or came from a cut-off write, and is whole),
+ * none whose delete was acknowledged is back, none acknowledged (or locked) is missing, and a
+ * key's current version is its newest listed one.
+ */
+async function checkVersionedKeys(s3: S3Client, where: string): Promise<void> {
+  const listed: { key: string; versionId: string; isLatest: boolean; marker: boolean; etag?: string }[] = [];
+  let keyMarker: string | undefined;
+  let versionIdMarker: string | undefined;
+  for (;;) {
+    const out = await s3.send(new ListObjectVersionsCommand({
+      Bucket: versionedBucket, ...(keyMarker !== undefined ? { KeyMarker: keyMarker } : {}), ...(versionIdMarker !== undefined ? { VersionIdMarker: versionIdMarker } : {}),
+    }));
+    for (const v of out.Versions ?? []) listed.push({ key: v.Key!, versionId: v.VersionId!, isLatest: v.IsLatest!, marker: false, etag: v.ETag! });
+    for (const m of out.DeleteMarkers ?? []) listed.push({ key: m.Key!, versionId: m.VersionId!, isLatest: m.IsLatest!, marker: true });
+    if (!out.IsTruncated) break;
+    keyMarker = out.NextKeyMarker;
+    versionIdMarker = out.NextVersionIdMarker;
+  }
+  const present = new Set(listed.map((v) => v.versionId));
+  for (const v of listed) {
+    const name = `${where}: ${v.key}@${v.versionId}`;
+    let known = versions.get(v.versionId);
+    if (!known) {
+      // Only a cut-off write of this key can have made it; it must be whole.
+      let md5: string | undefined;
+      if (!v.marker) {
+        const got = await s3.send(new GetObjectCommand({ Bucket: versionedBucket, Key: v.key, VersionId: v.versionId }));
+        md5 = md5Hex(await bodyBytes(got.Body));
+        assert.equal(v.etag, `"${md5}"`, `${name}: a version from a cut-off write is whole`);
+      }
+      const origin = cutWrites.find((w) => w.key === v.key && w.md5 === md5);
+      assert.ok(origin, `${name}: a version nobody wrote (${v.marker ? 'delete marker' : md5})`);
+      known = { key: v.key, md5, locked: origin.locked, state: 'live' };
+      versions.set(v.versionId, known);
+      versionStats.adopted++;
+    }
+    assert.notEqual(known.state, 'deleted', `${name}: its acknowledged delete was undone`);
+    assert.equal(known.key, v.key, name);
+    if (!v.marker) assert.equal(v.etag, `"${known.md5}"`, `${name}: ETag`);
+    known.state = 'live';
+  }
+  for (const [versionId, v] of versions) {
+    if (present.has(versionId)) continue;
+    assert.ok(!v.locked, `${where}: locked version ${v.key}@${versionId} was removed`);
+    assert.notEqual(v.state, 'live', `${where}: acknowledged ${v.md5 === undefined ? 'delete marker' : 'version'} ${v.key}@${versionId} was lost`);
+    versions.delete(versionId);
+  }
+  cutWrites.length = 0;
+  for (const key of VERSIONED_KEYS) {
+    const ofKey = listed.filter((v) => v.key === key);
+    assert.deepEqual(ofKey.filter((v) => v.isLatest).length, ofKey.length > 0 ? 1 : 0, `${where}: ${key} has one current version`);
+    const latest = ofKey.find((v) => v.isLatest);
+    try {
+      const head = await s3.send(new HeadObjectCommand({ Bucket: versionedBucket, Key: key }));
+      assert.equal(head.VersionId, latest?.versionId, `${where}: HEAD ${key} is its current version`);
+      assert.ok(latest && !latest.marker, `${where}: ${key} reads as present though its current version is a marker`);
+    } catch (err) {
+      if ((err as { name?: string }).name !== 'NotFound') throw err;
+      assert.ok(!latest || latest.marker, `${where}: ${key} reads as deleted though its current version is ${latest?.versionId}`);
+    }
   }
 }
 
@@ -495,6 +650,7 @@ function isTarget(operation: WireOperation): operation is Exclude<Target, 'lifec
 /** Everything a check after a restart looks at. */
 async function checkAll(s3: S3Client, where: string, bornBefore: number, final = false): Promise<void> {
   await checkClientKeys(s3, where);
+  await checkVersionedKeys(s3, where);
   await checkLifecycleKeys(s3, where, final);
   await until(`${where}: blob files`, () => fileProblems(bornBefore));
 }
@@ -503,6 +659,7 @@ test(`${CYCLES} SIGKILL/restart cycles under concurrent load and a running lifec
   server = await startServer({ dataDir, args: SERVER_ARGS });
   let s3 = s3Client(server);
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await s3.send(new CreateBucketCommand({ Bucket: versionedBucket, ObjectLockEnabledForBucket: true }));
   await s3.send(new PutBucketLifecycleConfigurationCommand({
     Bucket: bucket,
     LifecycleConfiguration: {
@@ -522,6 +679,8 @@ test(`${CYCLES} SIGKILL/restart cycles under concurrent load and a running lifec
     });
     clients.push((async () => {
       while (!stop) await lifecycleOperation(s3, tag++);
+    })(), (async () => {
+      while (!stop) await versionedOperation(s3, tag++);
     })());
     await killMoment(cycle);
     // No new operations; those in flight are cut off by the kill.
@@ -552,9 +711,10 @@ test(`${CYCLES} SIGKILL/restart cycles under concurrent load and a running lifec
   s3.destroy();
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
   const work = Object.fromEntries(Object.entries(done).map(([k, v]) => [k, v.size]));
-  console.log(`${CYCLES} kill cycles in ${seconds} s, seed ${SEED}: ${JSON.stringify({ ...stats, cuts, lifecycle: work })}`);
+  console.log(`${CYCLES} kill cycles in ${seconds} s, seed ${SEED}: ${JSON.stringify({ ...stats, cuts, lifecycle: work, versions: versionStats })}`);
   assert.deepEqual(unexpected, [], 'no request failed but by a kill');
   assert.ok(stats.acknowledged > CYCLES, 'the load did real work between kills');
   for (const target of TARGETS) assert.ok(cuts[target] >= MIN_CUTS, `kills landed inside ${target} at least ${MIN_CUTS} times (${cuts[target]})`);
+  assert.ok(versionStats.versionDeletes >= MIN_CUTS && versionStats.markers >= MIN_CUTS && versionStats.lockedRefused >= 1, `versioned work done: ${JSON.stringify(versionStats)}`);
   for (const [what, keys] of Object.entries(done)) assert.ok(keys.size >= MIN_CUTS, `lifecycle work seen: ${what} for at least ${MIN_CUTS} objects (${keys.size})`);
 });

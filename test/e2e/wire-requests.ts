@@ -10,7 +10,8 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
 
 export type WireOperation =
-  | 'PutObject' | 'CopyObject' | 'UploadPart' | 'CreateMultipartUpload' | 'CompleteMultipartUpload' | 'DeleteObjects' | 'RestoreObject' | 'other';
+  | 'PutObject' | 'CopyObject' | 'UploadPart' | 'CreateMultipartUpload' | 'CompleteMultipartUpload' | 'DeleteObjects' | 'DeleteObject'
+  | 'RestoreObject' | 'other';
 
 const START = 'http.client.request.start';
 
@@ -30,6 +31,9 @@ export function operationOf(method: string, path: string, hasCopySource: boolean
     if (query.has('delete')) return 'DeleteObjects';
     if (query.has('restore')) return 'RestoreObject';
   }
+  // A delete of an object (path /bucket/key), or of one of its versions.
+  const objectPath = (path.split('?')[0] ?? '').split('/').length > 2;
+  if (method === 'DELETE' && objectPath && subresources.every((name) => name === 'versionId')) return 'DeleteObject';
   return 'other';
 }
 

@@ -800,7 +800,7 @@ function toSummary(r: SummaryRow): ObjectSummary {
   };
 }
 /** Every blob file an object row holds: its extents, its cold file, its restored copy. */
-export function blobsOf(row: HeadRow): BlobId[] {
+function blobsOf(row: HeadRow): BlobId[] {
   const ids = row.extents === null ? [] : (JSON.parse(row.extents) as BlobExtent[]).map((e) => e.blob);
   if (row.cold !== null) ids.push(row.cold);
   const copy = row.restore === null ? undefined : (JSON.parse(row.restore) as RestoreState).copy;
