@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { Readable } from 'node:stream';
 import { setImmediate as yieldToRequests } from 'node:timers/promises';
 import { readExtents } from '../api/get.js';
@@ -10,6 +11,10 @@ import { daysAfter, workerPeriods, type LifecycleSettings, type WorkerPeriods } 
 
 /** Rows per step; between steps the event loop serves requests. */
 const BATCH = 100;
+/** One process of a cluster runs passes: the holder of this lease, renewed every batch. */
+const LEASE = 'lifecycle';
+/** Long enough to outlast a batch and the wait between passes, so the holder keeps it. */
+const MIN_LEASE_TTL_MS = 60_000;
 
 export interface LifecycleWorkerOptions {
   readonly metadata: Metadata;
@@ -37,6 +42,9 @@ export class LifecycleWorker {
   private stopping = false;
   private lastRulePass = -Infinity;
   private readonly periods: WorkerPeriods;
+  /** A node's name, so that a node restarted after a crash takes its own lease back at once. */
+  private readonly holder = hostname();
+  private leased = false;
 
   constructor(private readonly o: LifecycleWorkerOptions) {
     this.periods = workerPeriods(o.settings, o.intervalMs);
@@ -66,6 +74,13 @@ export class LifecycleWorker {
     this.stopping = true;
     clearInterval(this.timer);
     await this.running;
+    if (this.leased) await this.o.metadata.releaseLease(LEASE, this.holder);
+  }
+
+  /** Takes or renews the lease; a pass goes on only while this process holds it. */
+  private async holdLease(): Promise<boolean> {
+    this.leased = await this.o.metadata.acquireLease(LEASE, this.holder, Math.max(MIN_LEASE_TTL_MS, 2 * this.o.intervalMs));
+    return this.leased;
   }
 
   /**
@@ -74,6 +89,7 @@ export class LifecycleWorker {
    * or at once when a pass was cut short and must resume.
    */
   private async pass(): Promise<void> {
+    if (!(await this.holdLease())) return;
     await this.restores(Date.now());
     const now = Date.now();
     if (now - this.lastRulePass >= this.periods.rulesMs || await this.o.metadata.lifecycle.getCursor()) {
@@ -98,13 +114,13 @@ export class LifecycleWorker {
       const buckets = await lifecycle.configuredBuckets(from, BATCH);
       if (buckets.length === 0) break;
       for (const { bucket, config } of buckets) {
-        if (this.stopping) return;
+        if (this.stopping || !this.leased) return;
         await this.abortUploads(bucket, config, now);
         await this.applyToVersions(bucket, config, now, bucket === cursor?.bucket ? cursor.key : '');
       }
       from = `${buckets[buckets.length - 1]!.bucket}\u0000`;
     }
-    if (!this.stopping) await lifecycle.setCursor(undefined);
+    if (!this.stopping && this.leased) await lifecycle.setCursor(undefined);
   }
 
   /**
@@ -132,7 +148,7 @@ export class LifecycleWorker {
       const last = versions[versions.length - 1]!;
       from = { key: last.key, below: last.seq };
       await lifecycle.setCursor({ bucket, key: last.key });
-      if (this.stopping) return;
+      if (this.stopping || !(await this.holdLease())) return;
       // Archive what this batch sent to GLACIER now, so a large bucket's bytes move as the pass goes,
       // and let due restores complete rather than wait for the end of a long pass.
       await this.archivePending();

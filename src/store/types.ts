@@ -440,6 +440,15 @@ export interface Metadata {
   /** Whether committed metadata knows this blob (live or queued for deletion). */
   knowsBlob(id: BlobId): Promise<boolean>;
 
+  /**
+   * Takes or renews the lease `name` for `holder` until now + `ttlMs`: true when this holder
+   * now holds it, false while another holder's lease runs. Work that one process of a cluster
+   * must do (lifecycle passes, sweeps) runs only while its lease is held.
+   */
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
+  /** Gives up the lease if this holder has it, so another may take it at once. */
+  releaseLease(name: string, holder: string): Promise<void>;
+
   /** Resolves when the store answers a trivial query (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -18,10 +18,11 @@ import {
 import { s3Client, startServer } from './harness.js';
 import { md5Hex, newBucket } from './s3-helpers.js';
 import { readMetadata } from './data-folder.js';
+import { SCHEMA_VERSION } from '../../src/store/sqlite/schema.js';
 
 /**
  * Takes the version columns and indexes away (schema 11; one unique row per key again),
- * puts the bodies back into the rows and forgets the table, the configuration slot and the parts' CRC32C, as schema 8 stored them.
+ * puts the bodies back into the rows and forgets the table, the configuration slot, the parts' CRC32C and the leases, as schema 8 stored them.
  */
 function downgradeToSchema8(dataDir: string): void {
   const db = new Database(join(dataDir, 'metadata.sqlite'));
@@ -44,6 +45,7 @@ function downgradeToSchema8(dataDir: string): void {
         DROP TABLE object_bodies;
         ALTER TABLE buckets DROP COLUMN configs;
         ALTER TABLE parts DROP COLUMN crc32c;
+        DROP TABLE leases;
         PRAGMA user_version = 8;
       `);
     })();
@@ -95,7 +97,7 @@ test('a schema 8 folder with inline rows upgrades and serves the same bytes', as
 
     const second = await startServer({ dataDir });
     try {
-      assert.deepEqual(layout(dataDir), { version: 12, rowsWithBody: 3, bodies: 3, strayBodies: 0 });
+      assert.deepEqual(layout(dataDir), { version: SCHEMA_VERSION, rowsWithBody: 3, bodies: 3, strayBodies: 0 });
       const s3 = s3Client(second);
       for (const [Key, body] of bodies) {
         const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key }));
@@ -115,7 +117,7 @@ test('a schema 8 folder with inline rows upgrades and serves the same bytes', as
       ]);
       for (const [Key, Body] of next) await s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body }));
       await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'empty' }));
-      assert.deepEqual(layout(dataDir), { version: 12, rowsWithBody: 2, bodies: 2, strayBodies: 0 });
+      assert.deepEqual(layout(dataDir), { version: SCHEMA_VERSION, rowsWithBody: 2, bodies: 2, strayBodies: 0 });
       for (const [Key, body] of next) {
         const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key }));
         assert.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(body), Key);

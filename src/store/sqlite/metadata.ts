@@ -177,6 +177,11 @@ export class SqliteMetadata implements Metadata {
       deadBlobs: db.prepare<[number, number], { id: string }>('SELECT id FROM blobs WHERE dead > 0 AND dead <= ? LIMIT ?'),
       forgetBlob: db.prepare('DELETE FROM blobs WHERE id = ? AND dead > 0'),
       blob: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM blobs WHERE id = ?'),
+      // Taken when free, expired, or already this holder's (a renewal).
+      takeLease: db.prepare(`INSERT INTO leases (name, holder, expires) VALUES (@name, @holder, @expires)
+        ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
+        WHERE leases.holder = excluded.holder OR leases.expires <= @now`),
+      dropLease: db.prepare('DELETE FROM leases WHERE name = ? AND holder = ?'),
     };
     this.lifecycle = new SqliteLifecycle(db, this.writes, (bucket, target) => this.deleteTargets(bucket, [target], false)[0]!);
   }
@@ -647,6 +652,16 @@ export class SqliteMetadata implements Metadata {
   }
   async knowsBlob(id: BlobId): Promise<boolean> {
     return this.q.blob.get(id) !== undefined;
+  }
+
+  async acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.writes.run(() => {
+      const now = Date.now();
+      return this.q.takeLease.run({ name, holder, expires: now + ttlMs, now }).changes > 0;
+    });
+  }
+  async releaseLease(name: string, holder: string): Promise<void> {
+    await this.writes.run(() => this.q.dropLease.run(name, holder));
   }
 
   async ping(): Promise<void> {

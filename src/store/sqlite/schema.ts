@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 
 /** The newest schema; MIGRATIONS[n] brings a database from version n-1 to n. */
-export const SCHEMA_VERSION = 12;
+export const SCHEMA_VERSION = 13;
 
 /**
  * The embedded metadata schema as first created (version 1); later versions
@@ -162,6 +162,14 @@ ALTER TABLE buckets ADD COLUMN configs TEXT;
   12: `
 ALTER TABLE object_bodies ADD COLUMN crc32c INTEGER;
 ALTER TABLE parts ADD COLUMN crc32c INTEGER;
+`,
+  // Leases: work one process must do at a time (the lifecycle pass), held until expires (epoch ms).
+  13: `
+CREATE TABLE leases (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires INTEGER NOT NULL
+) WITHOUT ROWID;
 `,
 };
 
