@@ -99,3 +99,8 @@ export function mayList(access: Access, bucket: Bucket, key: string): boolean {
   const keys = new Map(access.keys).set('s3:prefix', [key]);
   return decide({ ...access, action: 's3:ListBucket' }, bucket, undefined, keys, () => aclAllows(bucket.acl, access.principal, 'READ'));
 }
+
+/** One key of a multi-key request (DeleteObjects): the policy decides per key, as S3 does, before the bucket ACL. */
+export function allowedOnKey(access: Access, bucket: Bucket, key: string, permission: AclPermission): boolean {
+  return decide(access, bucket, key, access.keys, () => aclAllows(bucket.acl, access.principal, permission));
+}

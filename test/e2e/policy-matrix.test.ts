@@ -5,20 +5,22 @@
  *                    may write under one prefix, conditions on the source address,
  *                    deny everything not over TLS)
  * × 3 principals (the owner, another account, anonymous)
- * × 6 operations (GetObject, ListObjectsV2, PutObject inside and outside the
- *                 prefix, DeleteObject, GetBucketPolicy)
+ * × 7 operations (GetObject, ListObjectsV2, PutObject inside and outside the
+ *                 prefix, DeleteObject, DeleteObjects, GetBucketPolicy)
  *
  * one named subtest per cell. The bucket and its objects are the owner's with
  * private ACLs, so whatever a non-owner may do comes from the policy alone.
  * Expected outcomes are AWS's: an explicit Deny wins, even over the bucket owner,
  * except that the owner (a root account) may always manage the policy itself;
- * otherwise a policy Allow, or ownership, admits the request. Writes and deletes
+ * otherwise a policy Allow, or ownership, admits the request. DeleteObjects is
+ * decided per key: a key the policy denies is reported AccessDenied in its
+ * DeleteResult (or the whole request refused when the bucket itself is). Writes and deletes
  * are also checked for their effect, seen by the owner once the policy is gone.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  CreateBucketCommand, DeleteBucketPolicyCommand, DeleteObjectCommand, GetBucketPolicyCommand, GetObjectCommand, HeadObjectCommand,
+  CreateBucketCommand, DeleteBucketPolicyCommand, DeleteObjectCommand, DeleteObjectsCommand, GetBucketPolicyCommand, GetObjectCommand, HeadObjectCommand,
   ListObjectsV2Command, PutBucketPolicyCommand, PutObjectCommand, S3Client,
 } from '@aws-sdk/client-s3';
 import type { MetadataBearer } from '@smithy/types';
@@ -35,8 +37,8 @@ const BODY = 'policy matrix body';
 
 type PrincipalName = 'owner' | 'other' | 'anonymous';
 const PRINCIPALS: readonly PrincipalName[] = ['owner', 'other', 'anonymous'];
-type OperationName = 'GetObject' | 'ListObjectsV2' | 'PutObject uploads/' | 'PutObject elsewhere' | 'DeleteObject' | 'GetBucketPolicy';
-const OPERATIONS: readonly OperationName[] = ['GetObject', 'ListObjectsV2', 'PutObject uploads/', 'PutObject elsewhere', 'DeleteObject', 'GetBucketPolicy'];
+type OperationName = 'GetObject' | 'ListObjectsV2' | 'PutObject uploads/' | 'PutObject elsewhere' | 'DeleteObject' | 'DeleteObjects' | 'GetBucketPolicy';
+const OPERATIONS: readonly OperationName[] = ['GetObject', 'ListObjectsV2', 'PutObject uploads/', 'PutObject elsewhere', 'DeleteObject', 'DeleteObjects', 'GetBucketPolicy'];
 
 const bucketArn = `arn:aws:s3:::${BUCKET}`;
 const objectsArn = `arn:aws:s3:::${BUCKET}/*`;
@@ -98,6 +100,7 @@ function policyText(statements: readonly object[]): string {
 
 const putKey = (principal: PrincipalName, inside: boolean): string => `${inside ? 'uploads' : 'elsewhere'}/${principal}`;
 const victimKey = (principal: PrincipalName): string => `victim-${principal}`;
+const batchVictimKey = (principal: PrincipalName): string => `batch-victim-${principal}`;
 
 function send(client: S3Client, op: OperationName, principal: PrincipalName): Promise<MetadataBearer> {
   switch (op) {
@@ -106,6 +109,7 @@ function send(client: S3Client, op: OperationName, principal: PrincipalName): Pr
     case 'PutObject uploads/': return client.send(new PutObjectCommand({ Bucket: BUCKET, Key: putKey(principal, true), Body: principal }));
     case 'PutObject elsewhere': return client.send(new PutObjectCommand({ Bucket: BUCKET, Key: putKey(principal, false), Body: principal }));
     case 'DeleteObject': return client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: victimKey(principal) }));
+    case 'DeleteObjects': return client.send(new DeleteObjectsCommand({ Bucket: BUCKET, Delete: { Objects: [{ Key: batchVictimKey(principal) }] } }));
     case 'GetBucketPolicy': return client.send(new GetBucketPolicyCommand({ Bucket: BUCKET }));
   }
 }
@@ -134,7 +138,10 @@ after(async () => {
 for (const shape of SHAPES) {
   describe(`policy: ${shape.name}`, () => {
     before(async () => {
-      for (const p of PRINCIPALS) await owner.send(new PutObjectCommand({ Bucket: BUCKET, Key: victimKey(p), Body: 'victim' }));
+      for (const p of PRINCIPALS) {
+        await owner.send(new PutObjectCommand({ Bucket: BUCKET, Key: victimKey(p), Body: 'victim' }));
+        await owner.send(new PutObjectCommand({ Bucket: BUCKET, Key: batchVictimKey(p), Body: 'victim' }));
+      }
       if (shape.statements) await expectAllowed(owner.send(new PutBucketPolicyCommand({ Bucket: BUCKET, Policy: policyText(shape.statements) })));
     });
 
@@ -143,6 +150,17 @@ for (const shape of SHAPES) {
         const allowed = shape.allowed[principal].includes(op);
         test(`${principal} ${op}: ${allowed ? 'allowed' : 'AccessDenied'}`, async () => {
           const client = clients[principal];
+          if (!allowed && op === 'DeleteObjects' && principal === 'owner') {
+            // A policy denying the bucket too refuses the request; one denying only the key reports it refused.
+            if (shape.name === 'deny everything not over TLS') {
+              await expectError(send(client, op, principal), 403, 'AccessDenied');
+              return;
+            }
+            const out = await expectAllowed(client.send(new DeleteObjectsCommand({ Bucket: BUCKET, Delete: { Objects: [{ Key: batchVictimKey(principal) }] } })));
+            assert.deepEqual(out.Errors?.map((e) => [e.Key, e.Code]), [[batchVictimKey(principal), 'AccessDenied']]);
+            assert.equal(out.Deleted, undefined);
+            return;
+          }
           if (!allowed) {
             await expectError(send(client, op, principal), 403, 'AccessDenied');
             return;
@@ -155,6 +173,7 @@ for (const shape of SHAPES) {
           const out = await expectAllowed(send(client, op, principal));
           if (op === 'GetObject') assert.equal(await (out as { Body?: { transformToString(): Promise<string> } }).Body?.transformToString(), BODY);
           if (op === 'ListObjectsV2') assert.ok((out as { Contents?: { Key?: string }[] }).Contents?.some((c) => c.Key === OBJECT_KEY));
+          if (op === 'DeleteObjects') assert.deepEqual((out as { Deleted?: { Key?: string }[] }).Deleted?.map((d) => d.Key), [batchVictimKey(principal)]);
           if (op === 'GetBucketPolicy') assert.deepEqual(JSON.parse((out as { Policy?: string }).Policy ?? ''), JSON.parse(policyText(shape.statements ?? [])));
         });
       }
@@ -170,6 +189,7 @@ for (const shape of SHAPES) {
           await owner.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: putKey(p, inside) }));
         }
         assert.equal(await exists(victimKey(p)), !shape.allowed[p].includes('DeleteObject'), `${shape.name}: ${p}'s DeleteObject removed the object iff allowed`);
+        assert.equal(await exists(batchVictimKey(p)), !shape.allowed[p].includes('DeleteObjects'), `${shape.name}: ${p}'s DeleteObjects removed the object iff allowed`);
       }
     });
   });
