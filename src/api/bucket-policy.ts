@@ -3,6 +3,7 @@
  * The document is validated on the way in and stored as given (GetBucketPolicy
  * answers the caller's own text); enforcement lives in src/auth/authorize.ts.
  */
+import { createHash } from 'node:crypto';
 import { GROUPS, LOG_DELIVERY } from '../auth/acl.js';
 import { policyOf } from '../auth/authorize.js';
 import { S3Error } from '../errors.js';
@@ -12,6 +13,7 @@ import { policyIsPublic } from '../policy/evaluate.js';
 import type { Bucket } from '../store/types.js';
 import { readSmallBody } from './body.js';
 import { bucketOf, type RequestContext } from './context.js';
+import { contentMd5From } from './object-headers.js';
 
 export async function putBucketPolicy(ctx: RequestContext): Promise<void> {
   const bucket = bucketOf(ctx);
@@ -23,6 +25,9 @@ export async function putBucketPolicy(ctx: RequestContext): Promise<void> {
     if (err instanceof S3Error && err.code === 'MalformedXML') throw new S3Error('MalformedPolicy', `Policies must be no larger than ${MAX_POLICY_BYTES} bytes`);
     throw err;
   }
+  // S3 does not require Content-MD5 here, but a given one must match.
+  const md5 = contentMd5From(ctx.req.headers);
+  if (md5 !== undefined && md5 !== createHash('md5').update(body).digest('hex')) throw new S3Error('BadDigest');
   const text = body.toString('utf8');
   parsePolicy(text, bucket.name);
   await ctx.store.metadata.putBucketConfig(bucket.name, 'policy', () => text);

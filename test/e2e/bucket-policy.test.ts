@@ -12,7 +12,7 @@ import {
   GetObjectCommand, HeadObjectCommand, PutBucketAclCommand, PutBucketPolicyCommand, PutObjectCommand, PutObjectTaggingCommand, S3Client,
 } from '@aws-sdk/client-s3';
 import { s3Client, startServer, type RunningServer } from './harness.js';
-import { createAccount, expectAllowed, expectError, type Account } from './acl-helpers.js';
+import { createAccount, expectAllowed, expectError, withHeaders, type Account } from './acl-helpers.js';
 
 const OTHER: Account = {
   id: '0a1b2c3d4e5f6789'.repeat(4), name: 'Other', email: 'other@example.com',
@@ -65,6 +65,9 @@ test('bad documents are refused with MalformedPolicy naming the fault, and the s
     const e = await expectError(owner.send(new PutBucketPolicyCommand({ Bucket: 'pol-bad', Policy: text })), 400, 'MalformedPolicy');
     assert.match(e.message, message);
   }
+  // A Content-MD5 that does not match the body is BadDigest, as for every upload.
+  const wrongMd5 = withHeaders(new PutBucketPolicyCommand({ Bucket: 'pol-bad', Policy: doc('pol-bad', [{ Effect: 'Deny', Action: 's3:*' }]) }), { 'Content-MD5': '1B2M2Y8AsgTpgAmY7PhCfg==' });
+  await expectError(owner.send(wrongMd5), 400, 'BadDigest');
   assert.equal((await owner.send(new GetBucketPolicyCommand({ Bucket: 'pol-bad' }))).Policy, good);
 });
 
