@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
+import type { Access } from '../auth/authorize.js';
 import type { Authenticated, Principal, SecretLookup } from '../auth/types.js';
 import type { LifecycleSettings } from '../lifecycle/settings.js';
 import type { OperationName } from '../router/operations.js';
@@ -27,6 +28,8 @@ export interface RequestContext {
   readonly target: RequestTarget;
   readonly auth: Authenticated;
   readonly principal: Principal;
+  /** The caller, the operation's IAM action and the request's condition keys, for decisions handlers finish. */
+  readonly access: Access;
   readonly store: Store;
   readonly settings: ServiceSettings;
   /** Finds access keys, for handlers that authenticate what the request body carries (POST forms). */

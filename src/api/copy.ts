@@ -41,7 +41,9 @@ export async function loadCopySource(ctx: RequestContext): Promise<CopySource> {
   const source = parseCopySource(String(ctx.req.headers['x-amz-copy-source']));
   const bucket = await ctx.store.metadata.getBucket(source.bucket);
   if (!bucket) throw new S3Error('NoSuchBucket', undefined, { BucketName: source.bucket });
-  const record = await loadAuthorizedObject(ctx.store.metadata, ctx.principal, bucket, source.key, source.versionId, 'READ');
+  // Reading the source is s3:GetObject (or GetObjectVersion) on the source's own bucket policy.
+  const access = { ...ctx.access, action: source.versionId === undefined ? 's3:GetObject' : 's3:GetObjectVersion' };
+  const record = await loadAuthorizedObject(ctx.store.metadata, access, bucket, source.key, source.versionId, 'READ');
   const h = ctx.req.headers;
   const outcome = evaluateConditions({
     ...(h['x-amz-copy-source-if-match'] !== undefined ? { ifMatch: String(h['x-amz-copy-source-if-match']) } : {}),

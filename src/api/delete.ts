@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { allowedOnKey } from '../auth/authorize.js';
 import { S3Error } from '../errors.js';
 import { sendEmpty, sendXml } from '../http/respond.js';
 import { childrenOf, parseXml, textOf, type XmlObject } from '../xml.js';
@@ -39,13 +40,20 @@ export async function deleteObjects(ctx: RequestContext): Promise<void> {
   if (entries.length === 0 || entries.length > MAX_DELETE_KEYS) throw new S3Error('MalformedXML');
   const targets = entries.map((entry) => ({ key: textOf(entry, 'Key'), versionId: textOf(entry, 'VersionId') }));
   if (targets.some((t) => t.key === undefined)) throw new S3Error('MalformedXML');
-  const outcomes = await ctx.store.metadata.deleteObjects(
-    bucket.name, targets.map((t) => ({ key: t.key!, ...(t.versionId !== undefined ? { versionId: t.versionId } : {}) })),
+  // Each key is s3:DeleteObject (or DeleteObjectVersion) on its own ARN: a policy's Deny there holds here too.
+  const permitted = (t: { key?: string; versionId?: string }): boolean => allowedOnKey(
+    { ...ctx.access, action: t.versionId === undefined ? 's3:DeleteObject' : 's3:DeleteObjectVersion' }, bucket, t.key!, 'WRITE');
+  const allowed = targets.filter(permitted);
+  const refused = targets.filter((t) => !allowed.includes(t));
+  const outcomes = allowed.length === 0 ? [] : await ctx.store.metadata.deleteObjects(
+    bucket.name, allowed.map((t) => ({ key: t.key!, ...(t.versionId !== undefined ? { versionId: t.versionId } : {}) })),
     { bypassGovernance: bypassGovernance(ctx) },
   );
   ctx.settings.onGarbage();
   const deleted: XmlObject[] = [];
-  const errors: XmlObject[] = [];
+  const errors: XmlObject[] = refused.map((t) => ({
+    Key: t.key, ...(t.versionId !== undefined ? { VersionId: t.versionId } : {}), Code: 'AccessDenied', Message: 'Access Denied',
+  }));
   for (const o of outcomes) {
     const named = o.requestedVersionId !== undefined ? { VersionId: o.requestedVersionId } : {};
     if (o.error) {

@@ -2,8 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { pipeline as pipe } from 'node:stream';
 import { setImmediate } from 'node:timers/promises';
 import { S3Error } from '../errors.js';
-import { authorizeObject, mayList } from '../auth/authorize.js';
-import type { Principal } from '../auth/types.js';
+import { authorizeObject, mayList, type Access } from '../auth/authorize.js';
 import type { AclPermission, BlobExtent, Blobs, Bucket, Checksum, Metadata, ObjectHead, ObjectRecord } from '../store/types.js';
 import { bucketOf, keyOf, type RequestContext } from './context.js';
 import { evaluateReadConditions } from './conditions.js';
@@ -44,7 +43,7 @@ export async function headObject(ctx: RequestContext): Promise<void> {
 export async function loadObjectHead(ctx: RequestContext): Promise<ObjectHead> {
   const bucket = bucketOf(ctx);
   const head = await ctx.store.metadata.headObject(bucket.name, keyOf(ctx), versionIdOf(ctx));
-  return authorizedRead(head, ctx.principal, bucket, keyOf(ctx), versionIdOf(ctx), 'READ');
+  return authorizedRead(head, ctx.access, bucket, keyOf(ctx), versionIdOf(ctx), 'READ');
 }
 
 function versionIdOf(ctx: RequestContext): string | undefined {
@@ -53,7 +52,7 @@ function versionIdOf(ctx: RequestContext): string | undefined {
 
 /** Loads the addressed version: the current one, or the one `versionId` names. */
 export async function loadObject(ctx: RequestContext, permission: AclPermission = 'READ'): Promise<ObjectRecord> {
-  return loadAuthorizedObject(ctx.store.metadata, ctx.principal, bucketOf(ctx), keyOf(ctx), versionIdOf(ctx), permission);
+  return loadAuthorizedObject(ctx.store.metadata, ctx.access, bucketOf(ctx), keyOf(ctx), versionIdOf(ctx), permission);
 }
 
 /**
@@ -62,28 +61,28 @@ export async function loadObject(ctx: RequestContext, permission: AclPermission 
  * get AccessDenied, as from S3.
  */
 export async function loadAuthorizedObject(
-  metadata: Metadata, principal: Principal, bucket: Bucket, key: string, versionId: string | undefined, permission: AclPermission,
+  metadata: Metadata, access: Access, bucket: Bucket, key: string, versionId: string | undefined, permission: AclPermission,
 ): Promise<ObjectRecord> {
-  return authorizedRead(await metadata.getObject(bucket.name, key, versionId), principal, bucket, key, versionId, permission);
+  return authorizedRead(await metadata.getObject(bucket.name, key, versionId), access, bucket, key, versionId, permission);
 }
 
 /** The object (record or head) if the principal may access it with `permission`, else the error S3 answers. */
 function authorizedRead<T extends ObjectHead>(
-  record: T | undefined, principal: Principal, bucket: Bucket, key: string, versionId: string | undefined, permission: AclPermission,
+  record: T | undefined, access: Access, bucket: Bucket, key: string, versionId: string | undefined, permission: AclPermission,
 ): T {
   if (!record) {
-    if (!mayList(principal, bucket)) throw new S3Error('AccessDenied');
+    if (!mayList(access, bucket, key)) throw new S3Error('AccessDenied');
     if (versionId !== undefined) throw new S3Error('NoSuchVersion', undefined, { Key: key, VersionId: versionId });
     throw new S3Error('NoSuchKey', undefined, { Key: key });
   }
   if (record.deleteMarker) {
-    if (!mayList(principal, bucket)) throw new S3Error('AccessDenied');
+    if (!mayList(access, bucket, key)) throw new S3Error('AccessDenied');
     const marker = { 'x-amz-delete-marker': 'true', 'x-amz-version-id': record.versionId };
     // The current version a marker: the key reads as deleted. A marker named by id: no method reads one.
     if (versionId === undefined) throw new S3Error('NoSuchKey', undefined, { Key: key }, marker);
     throw new S3Error('MethodNotAllowed', undefined, { Method: permission === 'READ' ? 'GET' : 'PUT', ResourceType: 'DeleteMarker' }, { ...marker, Allow: 'DELETE' });
   }
-  authorizeObject(permission, principal, bucket, record);
+  authorizeObject(permission, access, bucket, record);
   if (permission === 'READ' && record.damaged !== undefined) throw damagedError(key);
   return record;
 }

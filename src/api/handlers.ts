@@ -2,6 +2,7 @@ import type { OperationName } from '../router/operations.js';
 import * as acl from './acl.js';
 import * as attributes from './attributes.js';
 import * as bucketTagging from './bucket-tagging.js';
+import * as bucketPolicy from './bucket-policy.js';
 import * as buckets from './buckets.js';
 import type { Handler } from './context.js';
 import * as copy from './copy.js';
@@ -26,6 +27,10 @@ export const HANDLERS: Readonly<Record<OperationName, Handler>> = {
   DeleteBucket: buckets.deleteBucket,
   GetBucketAcl: acl.getBucketAcl,
   PutBucketAcl: acl.putBucketAcl,
+  GetBucketPolicy: bucketPolicy.getBucketPolicy,
+  PutBucketPolicy: bucketPolicy.putBucketPolicy,
+  DeleteBucketPolicy: bucketPolicy.deleteBucketPolicy,
+  GetBucketPolicyStatus: bucketPolicy.getBucketPolicyStatus,
   GetBucketLocation: buckets.getBucketLocation,
   GetBucketCors: cors.getBucketCors,
   PutBucketCors: cors.putBucketCors,

@@ -7,6 +7,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { finished } from 'node:stream/promises';
 import { privateAcl } from '../auth/acl.js';
 import { authorize } from '../auth/authorize.js';
+import { requestKeys } from '../auth/request-keys.js';
 import { authenticateForm, checkPolicy, parsePolicy } from '../auth/post-policy.js';
 import { uriEncode } from '../auth/sigv4.js';
 import { S3Error } from '../errors.js';
@@ -108,7 +109,7 @@ async function uploadForm(ctx: RequestContext): Promise<void> {
   const principal = await authenticateForm(fields, ctx.lookup);
   const policy = fields.get('policy');
   const range = policy === undefined ? undefined : checkPolicy(parsePolicy(policy), fields, bucket.name, key, new Date());
-  authorize('bucket:WRITE', principal, bucket);
+  authorize('bucket:WRITE', { principal, action: 's3:PutObject', keys: requestKeys(ctx.req, ctx.target.query, principal) }, bucket, key);
   // A form asking for encryption is refused as a PUT asking for it would be, never stored in the clear.
   refuseEncryption('PutObject', true, Object.fromEntries(fields));
 

@@ -5,13 +5,14 @@ import type { Metrics } from '../observability/metrics.js';
 import type { InFlight } from './in-flight.js';
 import { randomBytes } from 'node:crypto';
 import { authenticate } from '../auth/authenticate.js';
-import { authorize } from '../auth/authorize.js';
+import { authorize, needsObjectTags, type Access } from '../auth/authorize.js';
 import { checkExpectedOwner } from '../auth/expected-owner.js';
+import { requestKeys } from '../auth/request-keys.js';
 import type { SecretLookup } from '../auth/types.js';
 import type { Handler, ServiceSettings } from '../api/context.js';
 import { refuseEncryption } from '../api/encryption.js';
 import { S3Error } from '../errors.js';
-import type { OperationName } from '../router/operations.js';
+import { actionOf, type OperationName } from '../router/operations.js';
 import { bucketFromHost, parseTarget, route } from '../router/route.js';
 import { answerPreflight, applyCorsHeaders } from './cors.js';
 import type { Store } from '../store/types.js';
@@ -163,10 +164,16 @@ async function handle(options: S3ServerOptions, req: IncomingMessage, res: Serve
     }
     if (auth.principal.kind === 'account') seen.principal = auth.principal.accountId;
     checkExpectedOwner(req.headers, bucket);
-    authorize(spec.permission, auth.principal, bucket);
+    const versionId = target.query.get('versionId');
+    const access: Access = { principal: auth.principal, action: actionOf(spec, versionId), keys: requestKeys(req, target.query, auth.principal) };
+    // Only a policy conditioned on existing object tags costs a look at the object before deciding.
+    const objectTags = bucket && target.key !== undefined && needsObjectTags(bucket)
+      ? (await options.store.metadata.headObject(bucket.name, target.key, versionId ?? undefined))?.tags
+      : undefined;
+    authorize(spec.permission, access, bucket, spec.target === 'object' ? target.key : undefined, objectTags);
     refuseEncryption(operation, spec.target === 'object', req.headers);
     await options.handlers[operation]({
-      req, res, requestId, operation, target, auth, principal: auth.principal,
+      req, res, requestId, operation, target, auth, principal: auth.principal, access,
       store: options.store, settings: options.settings, lookup: options.lookup, bucket,
       body: () => {
         if (expectsContinue && !res.headersSent) {
