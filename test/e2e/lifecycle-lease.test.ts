@@ -65,9 +65,12 @@ test('a node killed while holding the lease takes it back at once when it restar
   const first = await startServer({ dataDir, args: ARGS });
   let s3 = s3Client(first);
   const bucket = await newBucket(s3, 'lc-lease');
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'due', Body: 'bytes' }));
+  await putLifecycle(s3, bucket, [{ ID: 'expire', Status: 'Enabled', Filter: {}, Expiration: { Days: 1 } }]);
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'first', Body: 'bytes' }));
   const otherNode = new SqliteMetadata(join(dataDir, 'metadata.sqlite'));
   try {
+    // An expiration proves a pass ran, so the first server holds the lease (asking earlier races its first pass).
+    await waitForExpiration(first);
     assert.equal(await otherNode.acquireLease(LEASE, OTHER_NODE, 600_000), false, 'the first server holds the lease');
     s3.destroy();
     await first.kill();
@@ -75,7 +78,7 @@ test('a node killed while holding the lease takes it back at once when it restar
     const second = await startServer({ dataDir, args: ARGS });
     s3 = s3Client(second);
     try {
-      await putLifecycle(s3, bucket, [{ ID: 'expire', Status: 'Enabled', Filter: {}, Expiration: { Days: 1 } }]);
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'due', Body: 'bytes' }));
       await waitForExpiration(second);
       await rejectsWith(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'due' })), 'NotFound', 404);
     } finally {
