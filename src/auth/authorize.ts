@@ -37,12 +37,14 @@ export function arnOf(bucket: string, key?: string): string {
   return key === undefined ? `arn:aws:s3:::${bucket}` : `arn:aws:s3:::${bucket}/${key}`;
 }
 
-function verdictOf(access: Access, bucket: Bucket, key: string | undefined, keys: RequestKeys): Verdict {
+/** `keys` is only called when the bucket has a policy: most requests never build the condition keys. */
+function verdictOf(access: Access, bucket: Bucket, key: string | undefined, keys: () => RequestKeys): Verdict {
   const policy = policyOf(bucket);
   if (!policy) return 'None';
+  const known = keys();
   return evaluatePolicy(policy, {
     account: access.principal.kind === 'account' ? access.principal.accountId : undefined,
-    action: access.action, resource: arnOf(bucket.name, key), keys: (k) => keys.get(k),
+    action: access.action, resource: arnOf(bucket.name, key), keys: (k) => known.get(k),
   });
 }
 
@@ -51,7 +53,7 @@ function verdictOf(access: Access, bucket: Bucket, key: string | undefined, keys
  * wins (even over the owner, except for managing the policy itself); otherwise an
  * Allow from the policy, ownership or the ACL's grant admits the request.
  */
-function decide(access: Access, bucket: Bucket, key: string | undefined, keys: RequestKeys, aclGrant: () => boolean): boolean {
+function decide(access: Access, bucket: Bucket, key: string | undefined, keys: () => RequestKeys, aclGrant: () => boolean): boolean {
   const verdict = verdictOf(access, bucket, key, keys);
   const owner = isBucketOwner(access.principal, bucket);
   if (verdict === 'Deny') return owner && POLICY_ACTIONS.has(access.action);
@@ -80,14 +82,14 @@ export function authorize(
   if (permission === 'form') return;
   const [scope, acl] = permission.split(':') as [string, AclPermission | undefined];
   if (scope === 'object') return;
-  const keys = objectTags.length > 0 ? withObjectTags(access.keys, objectTags) : access.keys;
+  const keys = (): RequestKeys => (objectTags.length > 0 ? withObjectTags(access.keys, objectTags) : access.keys);
   const grant = (): boolean => scope === 'bucket' && acl !== undefined && aclAllows(bucket.acl, access.principal, acl);
   if (!decide(access, bucket, key, keys, grant)) throw new S3Error('AccessDenied');
 }
 
 /** The object half of authorisation: the policy (with the object's tags), the bucket owner, or the object ACL's grant. */
 export function authorizeObject(permission: AclPermission, access: Access, bucket: Bucket, object: ObjectHead): void {
-  const keys = withObjectTags(access.keys, object.tags);
+  const keys = (): RequestKeys => withObjectTags(access.keys, object.tags);
   if (!decide(access, bucket, object.key, keys, () => aclAllows(object.acl, access.principal, permission))) throw new S3Error('AccessDenied');
 }
 
@@ -96,11 +98,11 @@ export function authorizeObject(permission: AclPermission, access: Access, bucke
  * and AccessDenied for a missing key, as S3 does (s3:ListBucket with s3:prefix = the key).
  */
 export function mayList(access: Access, bucket: Bucket, key: string): boolean {
-  const keys = new Map(access.keys).set('s3:prefix', [key]);
+  const keys = (): RequestKeys => new Map(access.keys).set('s3:prefix', [key]);
   return decide({ ...access, action: 's3:ListBucket' }, bucket, undefined, keys, () => aclAllows(bucket.acl, access.principal, 'READ'));
 }
 
 /** One key of a multi-key request (DeleteObjects): the policy decides per key, as S3 does, before the bucket ACL. */
 export function allowedOnKey(access: Access, bucket: Bucket, key: string, permission: AclPermission): boolean {
-  return decide(access, bucket, key, access.keys, () => aclAllows(bucket.acl, access.principal, permission));
+  return decide(access, bucket, key, () => access.keys, () => aclAllows(bucket.acl, access.principal, permission));
 }

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { authenticate } from '../auth/authenticate.js';
 import { authorize, needsObjectTags, type Access } from '../auth/authorize.js';
 import { checkExpectedOwner } from '../auth/expected-owner.js';
-import { requestKeys } from '../auth/request-keys.js';
+import { requestKeys, type RequestKeys } from '../auth/request-keys.js';
 import type { SecretLookup } from '../auth/types.js';
 import type { Handler, ServiceSettings } from '../api/context.js';
 import { refuseEncryption } from '../api/encryption.js';
@@ -165,7 +165,12 @@ async function handle(options: S3ServerOptions, req: IncomingMessage, res: Serve
     if (auth.principal.kind === 'account') seen.principal = auth.principal.accountId;
     checkExpectedOwner(req.headers, bucket);
     const versionId = target.query.get('versionId');
-    const access: Access = { principal: auth.principal, action: actionOf(spec, versionId), keys: requestKeys(req, target.query, auth.principal) };
+    // The condition keys are built on first use: only a bucket with a policy asks for them.
+    let keys: RequestKeys | undefined;
+    const access: Access = {
+      principal: auth.principal, action: actionOf(spec, versionId),
+      get keys(): RequestKeys { return keys ??= requestKeys(req, target.query, auth.principal); },
+    };
     // Only a policy conditioned on existing object tags costs a look at the object before deciding.
     const objectTags = bucket && target.key !== undefined && needsObjectTags(bucket)
       ? (await options.store.metadata.headObject(bucket.name, target.key, versionId ?? undefined))?.tags
