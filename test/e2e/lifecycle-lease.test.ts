@@ -63,29 +63,29 @@ test('a lifecycle pass waits while another process holds the lease, and runs onc
 test('a node killed while holding the lease takes it back at once when it restarts', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'cairn-lease-'));
   const first = await startServer({ dataDir, args: ARGS });
+  let second: RunningServer | undefined;
   let s3 = s3Client(first);
-  const bucket = await newBucket(s3, 'lc-lease');
-  await putLifecycle(s3, bucket, [{ ID: 'expire', Status: 'Enabled', Filter: {}, Expiration: { Days: 1 } }]);
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'first', Body: 'bytes' }));
   const otherNode = new SqliteMetadata(join(dataDir, 'metadata.sqlite'));
   try {
+    const bucket = await newBucket(s3, 'lc-lease');
+    await putLifecycle(s3, bucket, [{ ID: 'expire', Status: 'Enabled', Filter: {}, Expiration: { Days: 1 } }]);
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'first', Body: 'bytes' }));
     // An expiration proves a pass ran, so the first server holds the lease (asking earlier races its first pass).
     await waitForExpiration(first);
     assert.equal(await otherNode.acquireLease(LEASE, OTHER_NODE, 600_000), false, 'the first server holds the lease');
     s3.destroy();
     await first.kill();
     // Its lease runs for a minute more; the restarted node is its holder and goes on.
-    const second = await startServer({ dataDir, args: ARGS });
+    second = await startServer({ dataDir, args: ARGS });
     s3 = s3Client(second);
-    try {
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'due', Body: 'bytes' }));
-      await waitForExpiration(second);
-      await rejectsWith(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'due' })), 'NotFound', 404);
-    } finally {
-      s3.destroy();
-      await second.stop();
-    }
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'due', Body: 'bytes' }));
+    await waitForExpiration(second);
+    await rejectsWith(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'due' })), 'NotFound', 404);
   } finally {
+    // Whatever failed, no server outlives the test (a live child keeps the test file from ending).
+    s3.destroy();
+    await first.kill();
+    await second?.stop();
     await otherNode.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
